@@ -1,0 +1,82 @@
+// Command ledgerd runs the licensing ledger: the HTTP API, the command
+// handler, the projectors, and by default an embedded NATS server with
+// JetStream that stores the events and publishes them to subscribers.
+//
+//	go run ./cmd/ledgerd                 # embedded NATS, data in ./data
+//	go run ./cmd/ledgerd --nats-url nats://nats:4222   # an external NATS cluster
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// config is the command line.
+type config struct {
+	data           string
+	listen         string
+	natsListen     string
+	natsURL        string
+	authFile       string
+	catalogFile    string
+	syncAlways     bool
+	replicas       int
+	logLevel       string
+	expireInterval time.Duration
+}
+
+func parseFlags(args []string) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
+	fs.StringVar(&c.data, "data", "./data", "directory for the embedded NATS store and the generated auth file")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP API address")
+	fs.StringVar(&c.natsListen, "nats-listen", "127.0.0.1:4222", "address where the embedded NATS server accepts clients (empty: in-process only)")
+	fs.StringVar(&c.natsURL, "nats-url", "", "use this external NATS server or cluster instead of the embedded one")
+	fs.StringVar(&c.authFile, "auth-file", "", "principals file (default: <data>/principals.json, created with an admin token if missing)")
+	fs.StringVar(&c.catalogFile, "catalog", "", "product catalog file replacing the built-in one")
+	fs.BoolVar(&c.syncAlways, "sync", false, "fsync every event before acknowledging it (embedded NATS; recommended in production)")
+	fs.IntVar(&c.replicas, "replicas", 1, "replicas of the LEDGER stream (3 on a NATS cluster)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.expireInterval, "expire-interval", time.Hour, "how often pending requests older than 12 months are expired")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "ledgerd:", err)
+		os.Exit(2)
+	}
+	log := newLogger(cfg.logLevel)
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("ledgerd stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,350 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/licensing-ledger/ledger/domain/catalog"
+	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+func (d decider) assignLicense(m *ledgerv1.AssignLicense) ([]proto.Message, error) {
+	if err := firstErr(checkID("product_id", m.ProductId), checkUserList(m.UserIds, MaxBulkUsers)); err != nil {
+		return nil, err
+	}
+	p, err := d.assignableProduct(m.ProductId, m.DisabledPlans)
+	if err != nil {
+		return nil, err
+	}
+	g := d.newGrants()
+	var vs []Violation
+	var evs []proto.Message
+	for _, id := range m.UserIds {
+		u, err := d.user(id)
+		if err != nil {
+			vs = append(vs, Violation{Subject: id, Code: CodeNotFound, Detail: err.(*Error).Detail})
+			continue
+		}
+		if l := u.Licenses[p.ID]; l != nil && l.Direct {
+			continue // "assign more" keeps what users hold (A5)
+		}
+		if v := g.checkEligible(u, p, true); v != nil {
+			vs = append(vs, *v)
+			continue
+		}
+		if v := g.checkPlans(u, p, m.DisabledPlans); v != nil {
+			vs = append(vs, *v)
+			continue
+		}
+		g.take(u, p, m.DisabledPlans)
+		evs = append(evs, &ledgerv1.LicenseAssigned{UserId: id, ProductId: p.ID, DisabledPlans: m.DisabledPlans})
+	}
+	if need := g.seats[p.ID]; need > d.s.Available(p.ID) {
+		g.seats[p.ID] = 0
+		vs = append(vs, *g.countViolation(p.ID, p, need))
+	}
+	if err := violationsError("AssignLicense", vs); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// assignableProduct returns the product if admins can assign it here (C1, S3).
+func (d decider) assignableProduct(id string, disabled []string) (catalog.Product, error) {
+	p, err := d.product(id)
+	if err != nil {
+		return p, err
+	}
+	if !p.Assignable {
+		return p, Errorf(CodeValidationFailed, "%s (%s) cannot be assigned to users: it extends the tenant, not a user", p.Name, p.ID)
+	}
+	if err := checkPlans(p.ID, p.ServicePlans, disabled); err != nil {
+		return p, err
+	}
+	if d.s.Seats(p.ID) == 0 {
+		if sub := d.selfServiceSubscription(p.ID); sub != nil {
+			return p, Errorf(CodeConflict, "%s is held only through subscription %s, bought by %s through self-service: take it over before assigning it", p.Name, sub.ID, sub.PurchasedBy)
+		}
+	}
+	return p, nil
+}
+
+func (d decider) selfServiceSubscription(productID string) *Subscription {
+	for _, sub := range d.s.Subscriptions {
+		if sub.ProductID == productID && !sub.Managed() {
+			return sub
+		}
+	}
+	return nil
+}
+
+func (d decider) revokeAssignment(m *ledgerv1.RevokeAssignment) ([]proto.Message, error) {
+	if err := firstErr(checkID("product_id", m.ProductId), checkUserList(m.UserIds, MaxBulkUsers)); err != nil {
+		return nil, err
+	}
+	p, err := d.product(m.ProductId)
+	if err != nil {
+		return nil, err
+	}
+	var vs []Violation
+	var evs []proto.Message
+	for _, id := range m.UserIds {
+		ev, v := d.revokeDirect(id, p)
+		if v != nil {
+			vs = append(vs, *v)
+			continue
+		}
+		evs = append(evs, ev)
+	}
+	if err := violationsError("RevokeAssignment", vs); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+// revokeDirect removes the user's direct license of p, or says why not.
+func (d decider) revokeDirect(userID string, p catalog.Product) (proto.Message, *Violation) {
+	u := d.s.Users[userID]
+	if u == nil {
+		return nil, &Violation{Subject: userID, Code: CodeNotFound, Detail: fmt.Sprintf("user %q is not in tenant %q", userID, d.s.Tenant)}
+	}
+	l := u.Licenses[p.ID]
+	if l == nil {
+		return nil, &Violation{Subject: userID, Code: CodeNotFound, Detail: fmt.Sprintf("%s does not hold %s", userID, p.Name)}
+	}
+	if !l.Direct {
+		return nil, &Violation{Subject: userID, Code: CodeConflict, Detail: fmt.Sprintf("%s holds %s only through group %s: an inherited license is removed on the group, not on the user", userID, p.Name, firstKey(l.Groups))}
+	}
+	after := &License{ProductID: p.ID, Groups: l.Groups}
+	if v := d.checkRemoval(u, p.ID, after); v != nil {
+		return nil, v
+	}
+	return d.licenseRemoved(userID, p.ID, "", after), nil
+}
+
+// licenseRemoved is the event of one path of a license going; it records the
+// data retention date when the user loses the product altogether (A8).
+func (d decider) licenseRemoved(userID, productID, groupID string, after *License) *ledgerv1.LicenseRemoved {
+	ev := &ledgerv1.LicenseRemoved{UserId: userID, ProductId: productID, GroupId: groupID}
+	if after == nil || !after.Held() {
+		ev.DataRetainedUntil = timestamppb.New(d.retentionDate())
+	}
+	return ev
+}
+
+// checkRemoval refuses a change of the user's license of productID (to after,
+// nil when it goes) that leaves an enabled plan without a dependency (A4).
+func (d decider) checkRemoval(u *User, productID string, after *License) *Violation {
+	cat := d.c.Catalog
+	before := keys(d.s.EnabledPlans(u, cat))
+	now := enabledWith(u, productID, after, cat)
+	was := cat.MissingDependencies(before)
+	for plan, deps := range cat.MissingDependencies(now) {
+		if len(was[plan]) == 0 {
+			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
+				"%s keeps service plan %s, which needs %s that this change removes; remove or switch off %s first",
+				u.ID, plan, deps[0], plan)}
+		}
+	}
+	return nil
+}
+
+// enabledWith returns the plans the user would have on with their license of
+// productID replaced by l (nil: removed).
+func enabledWith(u *User, productID string, l *License, cat *catalog.Catalog) []string {
+	on := map[string]bool{}
+	for pid, cur := range u.Licenses {
+		if pid == productID {
+			cur = l
+		}
+		if cur == nil {
+			continue
+		}
+		for _, plan := range licensePlans(cur, cat) {
+			on[plan] = true
+		}
+	}
+	return keys(on)
+}
+
+func (d decider) changeAssignmentPlans(m *ledgerv1.ChangeAssignmentPlans) ([]proto.Message, error) {
+	if err := firstErr(checkID("product_id", m.ProductId), checkID("user_id", m.UserId)); err != nil {
+		return nil, err
+	}
+	p, err := d.product(m.ProductId)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPlans(p.ID, p.ServicePlans, m.DisabledPlans); err != nil {
+		return nil, err
+	}
+	u, err := d.user(m.UserId)
+	if err != nil {
+		return nil, err
+	}
+	l := u.Licenses[p.ID]
+	if l == nil || !l.Direct {
+		return nil, Errorf(CodeNotFound, "%s holds no direct license of %s whose plans could change", u.ID, p.Name)
+	}
+	after := &License{ProductID: p.ID, Direct: true, DirectDisabled: m.DisabledPlans, Groups: l.Groups}
+	if v := d.checkPlanChange(u, p, after); v != nil {
+		return nil, violationsError("ChangeAssignmentPlans", []Violation{*v})
+	}
+	return []proto.Message{&ledgerv1.AssignmentPlansChanged{
+		UserId: u.ID, ProductId: p.ID, DisabledPlans: m.DisabledPlans, PreviousDisabledPlans: l.DirectDisabled,
+	}}, nil
+}
+
+// checkPlanChange checks both directions of a change of enabled plans: plans
+// turned on must not conflict, plans turned off must not break dependencies.
+func (d decider) checkPlanChange(u *User, p catalog.Product, after *License) *Violation {
+	if v := d.checkRemoval(u, p.ID, after); v != nil {
+		return v
+	}
+	cat := d.c.Catalog
+	before := d.s.EnabledPlans(u, cat)
+	now := enabledWith(u, p.ID, after, cat)
+	for _, pair := range cat.Conflicts(now) {
+		if !before[pair[0]] || !before[pair[1]] {
+			return &Violation{Subject: u.ID, Code: CodeMutuallyExclusive, Detail: fmt.Sprintf(
+				"service plans %s and %s are mutually exclusive: %s cannot have both on", pair[0], pair[1], u.ID)}
+		}
+	}
+	missing := cat.MissingDependencies(now)
+	for plan, deps := range missing {
+		if !before[plan] {
+			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
+				"service plan %s needs %s, which %s would not have on", plan, deps[0], u.ID)}
+		}
+	}
+	return nil
+}
+
+func (d decider) unassignAll(m *ledgerv1.UnassignAll) ([]proto.Message, error) {
+	if err := checkUserList(m.UserIds, MaxBulkUsers); err != nil {
+		return nil, err
+	}
+	var vs []Violation
+	var evs []proto.Message
+	for _, id := range m.UserIds {
+		u, err := d.user(id)
+		if err != nil {
+			vs = append(vs, Violation{Subject: id, Code: CodeNotFound, Detail: err.(*Error).Detail})
+			continue
+		}
+		for _, pid := range sortedKeys(u.Licenses) {
+			if !u.Licenses[pid].Direct {
+				continue // inherited licenses stay (A6)
+			}
+			p, _ := d.c.Catalog.Product(pid)
+			p.ID = pid
+			ev, v := d.revokeDirect(id, p)
+			if v != nil {
+				vs = append(vs, *v)
+				break
+			}
+			evs = append(evs, ev)
+		}
+	}
+	if err := violationsError("UnassignAll", vs); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
+func (d decider) assignGroupLicense(m *ledgerv1.AssignGroupLicense) ([]proto.Message, error) {
+	if err := firstErr(checkID("group_id", m.GroupId), checkID("product_id", m.ProductId)); err != nil {
+		return nil, err
+	}
+	g, err := d.group(m.GroupId)
+	if err != nil {
+		return nil, err
+	}
+	p, err := d.assignableProduct(m.ProductId, m.DisabledPlans)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := g.Licenses[p.ID]; ok {
+		return nil, Errorf(CodeConflict, "group %s already holds %s; change its plans or remove it first", g.ID, p.Name)
+	}
+	evs := []proto.Message{&ledgerv1.GroupLicenseAssigned{GroupId: g.ID, ProductId: p.ID, DisabledPlans: m.DisabledPlans}}
+	gr := d.newGrants()
+	for _, uid := range sortedKeys(g.Members) {
+		evs = append(evs, gr.inherit(d.s.Users[uid], g.ID, p, m.DisabledPlans))
+	}
+	return evs, nil
+}
+
+// inherit grants a group's product to one member, or records why the member
+// cannot have it: the group's intent stays either way (A6).
+func (g *grants) inherit(u *User, groupID string, p catalog.Product, disabled []string) proto.Message {
+	if v := g.check(u, p, disabled, false); v != nil {
+		return &ledgerv1.GroupLicenseMemberFailed{GroupId: groupID, ProductId: p.ID, UserId: u.ID, Code: string(v.Code), Detail: v.Detail}
+	}
+	g.take(u, p, disabled)
+	return &ledgerv1.LicenseAssigned{UserId: u.ID, ProductId: p.ID, DisabledPlans: disabled, GroupId: groupID}
+}
+
+func (d decider) revokeGroupLicense(m *ledgerv1.RevokeGroupLicense) ([]proto.Message, error) {
+	if err := firstErr(checkID("group_id", m.GroupId), checkID("product_id", m.ProductId)); err != nil {
+		return nil, err
+	}
+	g, err := d.group(m.GroupId)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := g.Licenses[m.ProductId]; !ok {
+		return nil, Errorf(CodeNotFound, "group %s does not hold product %q", g.ID, m.ProductId)
+	}
+	evs := []proto.Message{&ledgerv1.GroupLicenseRemoved{GroupId: g.ID, ProductId: m.ProductId}}
+	return append(evs, d.dropInherited(g, m.ProductId, sortedKeys(g.Members))...), nil
+}
+
+// dropInherited removes the licenses of productID that members hold through
+// group g.
+func (d decider) dropInherited(g *Group, productID string, members []string) []proto.Message {
+	var evs []proto.Message
+	for _, uid := range members {
+		u := d.s.Users[uid]
+		l := u.Licenses[productID]
+		if l == nil || !hasGroup(l, g.ID) {
+			continue
+		}
+		after := &License{ProductID: productID, Direct: l.Direct, DirectDisabled: l.DirectDisabled, Groups: without(l.Groups, g.ID)}
+		evs = append(evs, d.licenseRemoved(uid, productID, g.ID, after))
+	}
+	return evs
+}
+
+func hasGroup(l *License, groupID string) bool {
+	_, ok := l.Groups[groupID]
+	return ok
+}
+
+func without(m map[string][]string, key string) map[string][]string {
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		if k != key {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func firstKey[V any](m map[string]V) string {
+	if ks := sortedKeys(m); len(ks) > 0 {
+		return ks[0]
+	}
+	return ""
+}

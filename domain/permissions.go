@@ -1,0 +1,138 @@
+package domain
+
+import "slices"
+
+// Permission tables (T3): every command and query the ledger accepts, and who
+// may send it. This is the one place that decides access; the HTTP layer and
+// the tests read it, nothing else encodes a role.
+
+// Query names, for the permission table.
+const (
+	QueryLicenses     = "ListLicenses"     // seats per product
+	QueryRequests     = "ListRequests"     // pending and completed requests
+	QueryUserLicenses = "ListUserLicenses" // one user's licenses
+	QueryUsers        = "ListUsers"        // the directory
+)
+
+// rule says who may perform an action in a tenant.
+type rule struct {
+	roles   []Role // any of these effective roles
+	members bool   // any user of the tenant, whatever their roles
+	self    bool   // a user about themselves (queries naming a user)
+	system  bool   // only the ledger itself
+}
+
+var (
+	licenseManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
+	directoryManagers    = []Role{GlobalAdministrator, UserAdministrator, AdminAgent, UserManagementAdmin}
+	subscriptionManagers = []Role{GlobalAdministrator, AdminAgent, SalesAgent}
+	requestManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, AdminAgent}
+	delegationManagers   = []Role{GlobalAdministrator}
+)
+
+// permissions maps each command and query name to its rule.
+var permissions = map[string]rule{
+	"RegisterUser":            {roles: directoryManagers},
+	"UpdateUser":              {roles: directoryManagers},
+	"RemoveUser":              {roles: directoryManagers},
+	"CreateGroup":             {roles: directoryManagers},
+	"AddGroupMembers":         {roles: directoryManagers},
+	"RemoveGroupMembers":      {roles: directoryManagers},
+	"GrantPartnerDelegation":  {roles: delegationManagers},
+	"RevokePartnerDelegation": {roles: delegationManagers},
+
+	"PurchaseSubscription":    {roles: subscriptionManagers},
+	"ChangeSeats":             {roles: subscriptionManagers},
+	"ChangeSubscriptionState": {roles: subscriptionManagers},
+	"TakeOverSubscription":    {roles: subscriptionManagers},
+
+	"AssignLicense":         {roles: licenseManagers},
+	"RevokeAssignment":      {roles: licenseManagers},
+	"ChangeAssignmentPlans": {roles: licenseManagers},
+	"UnassignAll":           {roles: licenseManagers},
+	"AssignGroupLicense":    {roles: licenseManagers},
+	"RevokeGroupLicense":    {roles: licenseManagers},
+
+	"RequestLicense":          {members: true},
+	"ApproveRequest":          {roles: requestManagers},
+	"DenyRequest":             {roles: requestManagers},
+	"ShareRequest":            {roles: requestManagers},
+	"ConfigureRequestProcess": {roles: requestManagers},
+	"SetSelfServicePolicy":    {roles: requestManagers},
+	"ExpireRequests":          {system: true},
+
+	QueryLicenses:     {roles: licenseManagers},
+	QueryRequests:     {roles: licenseManagers},
+	QueryUsers:        {roles: licenseManagers},
+	QueryUserLicenses: {roles: licenseManagers, self: true},
+}
+
+// Actions lists every command and query name in the permission table.
+func Actions() []string {
+	names := make([]string, 0, len(permissions))
+	for n := range permissions {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// EffectiveRoles returns the roles p holds in the tenant whose state is s: its
+// own roles in its home tenant, and for a partner's agent the roles both held
+// by the agent and granted to the partner by the tenant's delegation.
+func EffectiveRoles(p Principal, s *State) []Role {
+	switch {
+	case p.Partner != "":
+		granted := s.Delegations[p.Partner]
+		var roles []Role
+		for _, r := range p.Roles {
+			if slices.Contains(granted, r) {
+				roles = append(roles, r)
+			}
+		}
+		return roles
+	case p.Tenant == s.Tenant:
+		return p.Roles
+	}
+	return nil
+}
+
+// Authorize decides whether p may perform action in the tenant whose state is
+// s. subjectUser names the user a query is about, for "self" rules. A refusal
+// names the roles that were missing.
+func Authorize(p Principal, s *State, action, subjectUser string) error {
+	r, ok := permissions[action]
+	if !ok {
+		return Errorf(CodeNotFound, "unknown command or query %q", action)
+	}
+	if p.System {
+		return nil
+	}
+	if r.system {
+		return Errorf(CodeForbidden, "%s is sent only by the ledger itself", action)
+	}
+	member := p.Partner == "" && p.Tenant == s.Tenant
+	if p.Partner == "" && !member {
+		return Errorf(CodeForbidden, "%s belongs to tenant %q and cannot act in tenant %q", p.ID, p.Tenant, s.Tenant)
+	}
+	if p.Partner != "" && len(s.Delegations[p.Partner]) == 0 {
+		return Errorf(CodeForbidden, "partner %q has no delegation in tenant %q", p.Partner, s.Tenant)
+	}
+	roles := EffectiveRoles(p, s)
+	if hasAny(roles, r.roles) || (r.members && member) || (r.self && member && subjectUser == p.ID) {
+		return nil
+	}
+	if len(r.roles) == 0 {
+		return Errorf(CodeForbidden, "%s may only be sent by users of tenant %q", action, s.Tenant)
+	}
+	return Errorf(CodeForbidden, "%s needs the role %s in tenant %q; %s has none of them", action, rolesString(r.roles), s.Tenant, p)
+}
+
+func hasAny(have, want []Role) bool {
+	for _, r := range want {
+		if slices.Contains(have, r) {
+			return true
+		}
+	}
+	return false
+}

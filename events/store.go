@@ -1,0 +1,77 @@
+// Package events holds what every part of the ledger agrees on about events:
+// the record a store keeps, the port every event store implements, the codec
+// between records and ledger.v1 messages, and the identifiers events carry.
+package events
+
+import (
+	"context"
+	"errors"
+)
+
+// Position is a place in the store's global order of events, across every
+// tenant. Projections checkpoint it. Zero means "before the first event".
+type Position uint64
+
+// Cursor marks a place in one tenant's stream: the tenant sequence of the
+// last event seen (1-based, 0 for an empty stream) and that event's global
+// Position. Stores keep different counters for optimistic concurrency
+// (JetStream the global position, KurrentDB the stream revision), so a
+// cursor carries both and each store checks the one it keeps.
+type Cursor struct {
+	Sequence uint64
+	Position Position
+}
+
+// Record is one event as a store keeps it: the identifiers a store needs to
+// route, deduplicate and order it, and the encoded event itself. Stores never
+// decode Data; the codec in this package does.
+type Record struct {
+	ID       string   // ULID of the event; stores deduplicate on it
+	Tenant   string   // the consistency boundary the event belongs to
+	Type     string   // event type name, e.g. "LicenseAssigned"
+	Sequence uint64   // tenant sequence, 1-based, gapless within a tenant
+	Position Position // global position; set by the store, ignored on append
+	Data     []byte   // the encoded ledger.v1.Event, envelope included
+}
+
+// Cursor returns the cursor that points at this record.
+func (r Record) Cursor() Cursor { return Cursor{Sequence: r.Sequence, Position: r.Position} }
+
+// ErrConflict is returned by Append when the tenant's stream has moved past
+// the expected cursor: another writer appended first. Reload and decide again.
+var ErrConflict = errors.New("events: the tenant's stream has moved past the expected position")
+
+// ErrUnavailable wraps failures of the store itself (connection lost, time
+// out). The outcome of an append that fails this way is unknown: retrying the
+// same records is safe, because stores deduplicate on record IDs.
+var ErrUnavailable = errors.New("events: the event store is unavailable")
+
+// Store is the port every event store implements. A tenant's events form one
+// ordered stream; every tenant's events together form one global order that
+// projections follow. The conformance suite in events/storetest defines the
+// behaviour precisely and runs against every adapter.
+type Store interface {
+	// Append stores recs, in order and atomically, at the end of the tenant's
+	// stream, provided the stream still ends at expected. Records must carry
+	// consecutive sequences starting at expected.Sequence+1. It returns the
+	// cursor of the last record appended, or ErrConflict if another writer got
+	// there first. Appending records whose IDs are already stored at the same
+	// place succeeds without storing them twice (an idempotent retry).
+	Append(ctx context.Context, tenant string, expected Cursor, recs []Record) (Cursor, error)
+
+	// Read calls fn for each record of the tenant's stream after the cursor,
+	// in order, and returns when the records present at the call are read.
+	Read(ctx context.Context, tenant string, after Cursor, fn func(Record) error) error
+
+	// Subscribe calls fn for each record of every tenant after the position,
+	// in global order: first the records already stored, then new ones as
+	// they are appended. It returns when ctx ends or fn fails.
+	Subscribe(ctx context.Context, after Position, fn func(Record) error) error
+
+	// Head returns the position of the newest record in the store, so that a
+	// reader can tell when it has caught up.
+	Head(ctx context.Context) (Position, error)
+
+	// Close releases the store's resources.
+	Close() error
+}

@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/licensing-ledger/ledger/domain"
+)
+
+// statuses maps each error code to its HTTP status. Domain refusals about
+// the tenant's current state are 409: the same request may succeed later.
+var statuses = map[domain.Code]int{
+	domain.CodeValidationFailed:        http.StatusBadRequest,
+	domain.CodeUnauthorized:            http.StatusUnauthorized,
+	domain.CodeForbidden:               http.StatusForbidden,
+	domain.CodeNotFound:                http.StatusNotFound,
+	domain.CodeConflict:                http.StatusConflict,
+	domain.CodeCountViolation:          http.StatusConflict,
+	domain.CodeMutuallyExclusive:       http.StatusConflict,
+	domain.CodeDependency:              http.StatusConflict,
+	domain.CodeProhibitedUsageLocation: http.StatusConflict,
+	domain.CodePayloadTooLarge:         http.StatusRequestEntityTooLarge,
+	domain.CodeUnavailable:             http.StatusServiceUnavailable,
+	domain.CodeInternal:                http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status of an error code.
+func Status(c domain.Code) int {
+	if s, ok := statuses[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Problem is an RFC 9457 problem details body, with the ledger's stable
+// code and, for bulk commands, the reason for each user.
+type Problem struct {
+	Type       string             `json:"type"`
+	Title      string             `json:"title"`
+	Status     int                `json:"status"`
+	Code       domain.Code        `json:"code"`
+	Detail     string             `json:"detail"`
+	Violations []domain.Violation `json:"violations,omitempty"`
+}
+
+// writeError writes err as application/problem+json.
+func writeError(w http.ResponseWriter, err error) {
+	var de *domain.Error
+	if !errors.As(err, &de) {
+		de = &domain.Error{Code: domain.CodeInternal, Detail: "internal error"}
+	}
+	status := Status(de.Code)
+	p := Problem{
+		Type: "urn:ledger:problem:" + string(de.Code), Title: http.StatusText(status), Status: status,
+		Code: de.Code, Detail: de.Detail, Violations: de.Violations,
+	}
+	if de.Code == domain.CodeUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON writes v as a JSON body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

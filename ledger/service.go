@@ -1,0 +1,271 @@
+// Package ledger is the application: it takes commands, decides them against
+// the tenant's state with the domain, appends the events to the event store
+// with an optimistic concurrency check, and answers who may ask what.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/licensing-ledger/ledger/domain"
+	"github.com/licensing-ledger/ledger/domain/catalog"
+	"github.com/licensing-ledger/ledger/events"
+	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Service handles commands for every tenant. Commands of one tenant are
+// serialized in this process; across processes the store's concurrency check
+// makes the loser decide again on the newer state.
+type Service struct {
+	store   events.Store
+	catalog *catalog.Catalog
+	now     func() time.Time
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	tenants map[string]*aggregate
+}
+
+// Options configure a Service; zero values take the defaults.
+type Options struct {
+	Catalog *catalog.Catalog // default: catalog.Default()
+	Now     func() time.Time // default: time.Now
+	Logger  *slog.Logger     // default: slog.Default()
+}
+
+// New returns a Service over the store.
+func New(store events.Store, o Options) *Service {
+	if o.Catalog == nil {
+		o.Catalog = catalog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, tenants: map[string]*aggregate{}}
+}
+
+// Catalog returns the product catalog the service decides with.
+func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
+
+// Command is one command as the service receives it.
+type Command struct {
+	Tenant    string
+	Principal domain.Principal
+	Message   proto.Message
+	// ID identifies the command for idempotent retries (L5): the client's
+	// Idempotency-Key, or a new ULID. A second command with the same ID in the
+	// same tenant is answered with the first one's events.
+	ID            string
+	CorrelationID string
+}
+
+// Result is what a command did.
+type Result struct {
+	CommandID string
+	Events    []*ledgerv1.Event
+	Notice    *domain.Notice
+	// Replayed is true when the command had already been applied and this is
+	// the first application's answer.
+	Replayed bool
+}
+
+// maxAttempts bounds how often a command is decided again after losing a
+// race to another writer of the same tenant.
+const maxAttempts = 8
+
+// Execute decides the command and appends its events. It returns a
+// *domain.Error for refusals; nothing is appended then.
+func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
+	if err := domain.CheckTenantID(c.Tenant); err != nil {
+		return Result{}, err
+	}
+	if c.ID == "" {
+		c.ID = events.NewULID()
+	}
+	if c.CorrelationID == "" {
+		c.CorrelationID = c.ID
+	}
+	agg := s.aggregate(c.Tenant)
+	agg.mu.Lock()
+	defer agg.mu.Unlock()
+	for attempt := 1; ; attempt++ {
+		res, err := s.attempt(ctx, agg, c)
+		if !errors.Is(err, events.ErrConflict) {
+			return res, s.boundaryError(err)
+		}
+		agg.loaded = false // another writer got there first: read what it wrote
+		if attempt == maxAttempts {
+			return Result{}, domain.Errorf(domain.CodeConflict, "tenant %s changed %d times while this command was decided; send it again with the same Idempotency-Key", c.Tenant, attempt)
+		}
+		s.log.Debug("lost a race, deciding again", "tenant", c.Tenant, "command", c.ID, "attempt", attempt)
+	}
+}
+
+// attempt runs one try of a command. The aggregate is read from the store
+// only when this process may have missed events (first use, a lost race, an
+// unknown outcome); otherwise the store's concurrency check tells.
+func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Result, error) {
+	if err := agg.ensureLoaded(ctx, s.store); err != nil {
+		return Result{}, err
+	}
+	if ref, ok := agg.commands[c.ID]; ok {
+		return s.replay(ctx, agg, c, ref)
+	}
+	name := domain.CommandName(c.Message)
+	if err := domain.Authorize(c.Principal, agg.state, name, ""); err != nil {
+		return Result{}, err
+	}
+	now := s.now().UTC()
+	ids := events.IDs(c.ID, now)
+	dc := domain.Context{Principal: c.Principal, Roles: domain.EffectiveRoles(c.Principal, agg.state), Now: now, Catalog: s.catalog, NewID: ids}
+	d, err := domain.Decide(agg.state, c.Message, dc)
+	if err != nil || len(d.Events) == 0 {
+		return Result{CommandID: c.ID, Notice: d.Notice}, err
+	}
+	evs, recs, err := s.envelope(agg, c, name, now, ids, d.Events)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := s.append(ctx, agg, recs); err != nil {
+		return Result{}, err
+	}
+	for i, r := range recs {
+		if err := agg.apply(r, evs[i]); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{CommandID: c.ID, Events: evs, Notice: d.Notice}, nil
+}
+
+// envelope wraps the decided payloads into events and records, chained to
+// the tenant's last event.
+func (s *Service) envelope(agg *aggregate, c Command, name string, now time.Time, ids func() string, payloads []proto.Message) ([]*ledgerv1.Event, []events.Record, error) {
+	evs := make([]*ledgerv1.Event, len(payloads))
+	recs := make([]events.Record, len(payloads))
+	prev := agg.lastHash
+	for i, p := range payloads {
+		e, err := ledgerv1.NewEvent(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		e.Id, e.Tenant, e.Sequence = ids(), c.Tenant, agg.cursor.Sequence+uint64(i)+1
+		e.Time, e.Actor, e.Command = timestamppb.New(now), c.Principal.ID, name
+		e.CommandId, e.CorrelationId, e.PrevHash = c.ID, c.CorrelationID, prev
+		r, err := events.NewRecord(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		evs[i], recs[i], prev = e, r, events.Hash(r.Data)
+	}
+	return evs, recs, nil
+}
+
+// append stores the records, retrying the same records when the store's
+// answer was lost: the store deduplicates them, so a retry never doubles.
+func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Record) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		var cur events.Cursor
+		cur, err = s.store.Append(ctx, agg.state.Tenant, agg.cursor, recs)
+		if err == nil {
+			for i := range recs {
+				recs[i].Position = cur.Position // exact for the last; others only need ordering
+			}
+			return nil
+		}
+		if !errors.Is(err, events.ErrUnavailable) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(50*(try+1)) * time.Millisecond)
+	}
+	if errors.Is(err, events.ErrUnavailable) {
+		agg.loaded = false
+	}
+	return err
+}
+
+// replay answers a command applied before with the events it appended.
+func (s *Service) replay(ctx context.Context, agg *aggregate, c Command, ref commandRef) (Result, error) {
+	if name := domain.CommandName(c.Message); ref.name != "" && ref.name != name {
+		return Result{}, domain.Errorf(domain.CodeConflict, "idempotency key %q was already used for a %s command, not %s", c.ID, ref.name, name)
+	}
+	res := Result{CommandID: c.ID, Replayed: true}
+	err := s.store.Read(ctx, c.Tenant, ref.before, func(r events.Record) error {
+		if len(res.Events) == ref.count {
+			return errStop
+		}
+		e, err := events.DecodeRecord(r)
+		res.Events = append(res.Events, e)
+		return err
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return res, err
+}
+
+var errStop = errors.New("stop")
+
+// aggregate returns the tenant's aggregate, creating it on first use.
+func (s *Service) aggregate(tenant string) *aggregate {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.tenants[tenant]
+	if a == nil {
+		a = newAggregate(tenant)
+		s.tenants[tenant] = a
+	}
+	return a
+}
+
+// Authorize checks that the principal may run the query in the tenant;
+// subjectUser is the user the query is about, if any.
+func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Principal, query, subjectUser string) error {
+	if err := domain.CheckTenantID(tenant); err != nil {
+		return err
+	}
+	agg := s.aggregate(tenant)
+	agg.mu.Lock()
+	defer agg.mu.Unlock()
+	if err := agg.ensureLoaded(ctx, s.store); err != nil {
+		return s.boundaryError(err)
+	}
+	return domain.Authorize(p, agg.state, query, subjectUser)
+}
+
+// Sequence returns the tenant's last sequence this process has written or
+// read, so that a query can wait for the read models to reach it.
+func (s *Service) Sequence(tenant string) uint64 {
+	s.mu.Lock()
+	a := s.tenants[tenant]
+	s.mu.Unlock()
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cursor.Sequence
+}
+
+// boundaryError turns store failures into the ledger's error codes; domain
+// errors pass through.
+func (s *Service) boundaryError(err error) error {
+	var de *domain.Error
+	switch {
+	case err == nil, errors.As(err, &de):
+		return err
+	case errors.Is(err, events.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return domain.Errorf(domain.CodeUnavailable, "the event store did not answer in time; send the command again with the same Idempotency-Key: %v", err)
+	}
+	s.log.Error("command failed", "err", err)
+	return &domain.Error{Code: domain.CodeInternal, Detail: fmt.Sprintf("internal error: %v", err)}
+}
