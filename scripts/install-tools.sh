@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the build and the tests need beyond Go itself:
+# protoc (Debian's protobuf-compiler) and protoc-gen-go at the version of
+# google.golang.org/protobuf pinned in go.mod. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v protoc >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq protobuf-compiler >/dev/null
+fi
+version=$(go list -m -f '{{.Version}}' google.golang.org/protobuf)
+gobin="$(go env GOPATH)/bin"
+if ! "$gobin/protoc-gen-go" --version 2>/dev/null | grep -q "${version}"; then
+  go install "google.golang.org/protobuf/cmd/protoc-gen-go@${version}"
+fi

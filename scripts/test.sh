@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: tools, generated code check, vet,
+# then every test with the race detector.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-tools.sh
+./scripts/check-generated.sh
+unformatted=$(gofmt -l $(git ls-files '*.go' | grep -v '\.pb\.go$'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi
+go vet ./...
+go test -race -count=1 -timeout 20m ./...
