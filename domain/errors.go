@@ -79,7 +79,11 @@ func violationsError(action string, vs []Violation) error {
 		return nil
 	}
 	if len(vs) == 1 {
-		return &Error{Code: vs[0].Code, Detail: vs[0].Subject + ": " + vs[0].Detail, Violations: vs}
+		detail := vs[0].Detail
+		if !strings.Contains(detail, vs[0].Subject) {
+			detail = vs[0].Subject + ": " + detail
+		}
+		return &Error{Code: vs[0].Code, Detail: detail, Violations: vs}
 	}
 	return &Error{
 		Code:       vs[0].Code,
