@@ -1,0 +1,189 @@
+package kurrentdb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"github.com/licensing-ledger/ledger/events"
+	"github.com/oklog/ulid/v2"
+)
+
+// Append stores recs at the end of the tenant's stream, provided the
+// stream's last revision is still expected.Sequence-1 (or the stream does
+// not exist, for sequence 0). KurrentDB checks that and writes the batch
+// atomically. A wrong expected version is events.ErrConflict, unless recs
+// are already stored right after expected: then this is a retry of an
+// append that went through, and it succeeds with their cursor. (KurrentDB
+// itself answers such a retry with success when the expected revision is
+// unchanged; the check here covers the rest.)
+func (s *Store) Append(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
+	stream, err := s.streamName(tenant)
+	if err != nil {
+		return events.Cursor{}, err
+	}
+	proposed, err := eventData(tenant, expected, recs)
+	if err != nil {
+		return events.Cursor{}, err
+	}
+	if len(recs) == 0 {
+		return s.endsAt(ctx, stream, expected)
+	}
+	client := s.current()
+	opts := esdb.AppendToStreamOptions{ExpectedRevision: expectedRevision(expected)}
+	result, err := client.AppendToStream(ctx, stream, opts, proposed...)
+	switch {
+	case err == nil:
+		return s.appended(ctx, stream, recs, result), nil
+	case hasCode(err, esdb.ErrorCodeWrongExpectedVersion):
+		return s.retried(ctx, stream, expected, recs)
+	default:
+		return events.Cursor{}, s.failure(ctx, client, "append to "+stream, err)
+	}
+}
+
+// expectedRevision is the stream state an append at the cursor expects.
+func expectedRevision(expected events.Cursor) esdb.ExpectedRevision {
+	if expected.Sequence == 0 {
+		return esdb.NoStream{}
+	}
+	return esdb.StreamRevision{Value: expected.Sequence - 1}
+}
+
+// eventData checks the records and converts them to events: the ULID's 16
+// bytes are the event id, so KurrentDB deduplicates on the record ID; the
+// type is the record's type; the data is the record's data as is, declared
+// binary. Nothing goes in the event metadata: everything is derived.
+func eventData(tenant string, expected events.Cursor, recs []events.Record) ([]esdb.EventData, error) {
+	out := make([]esdb.EventData, len(recs))
+	for i, rec := range recs {
+		id, err := checkRecord(tenant, expected.Sequence+uint64(i)+1, rec)
+		if err != nil {
+			return nil, fmt.Errorf("%w: record %d: %w", ErrInvalidRecord, i, err)
+		}
+		out[i] = esdb.EventData{
+			EventID:     uuid.UUID(id),
+			EventType:   rec.Type,
+			ContentType: esdb.ContentTypeBinary,
+			Data:        rec.Data,
+		}
+	}
+	return out, nil
+}
+
+// checkRecord returns the record's ULID if the record can be stored as the
+// tenant's event with the given sequence.
+func checkRecord(tenant string, sequence uint64, rec events.Record) (ulid.ULID, error) {
+	if rec.Tenant != tenant {
+		return ulid.ULID{}, fmt.Errorf("it belongs to tenant %q, not %q", rec.Tenant, tenant)
+	}
+	if rec.Sequence != sequence {
+		return ulid.ULID{}, fmt.Errorf("its sequence is %d, not %d", rec.Sequence, sequence)
+	}
+	if problem := tokenProblem(rec.Type); problem != "" {
+		return ulid.ULID{}, fmt.Errorf("event type %q: %s", rec.Type, problem)
+	}
+	return recordID(rec.ID)
+}
+
+// recordID parses a record ID, which must be a ULID in its canonical
+// upper-case form: reading the event back spells the id that way, and it
+// must give back the ID appended.
+func recordID(s string) (ulid.ULID, error) {
+	id, err := ulid.ParseStrict(s)
+	if err != nil {
+		return id, fmt.Errorf("ID %q is not a ULID: %w", s, err)
+	}
+	if id.String() != s {
+		return id, fmt.Errorf("ID %q is not spelled as a ULID is, %q", s, id.String())
+	}
+	return id, nil
+}
+
+// appended returns the cursor of the last record of a successful append.
+// It reads that event back for its Position, so the cursor carries the same
+// commit position reads and subscriptions report: the append result's
+// commit position is not documented to be the last event's for a batch.
+// If the read fails, the append still succeeded; the result's position is
+// the best left.
+func (s *Store) appended(ctx context.Context, stream string, recs []events.Record, result *esdb.WriteResult) events.Cursor {
+	fallback := events.Cursor{Sequence: result.NextExpectedVersion + 1, Position: events.Position(result.CommitPosition)}
+	last := recs[len(recs)-1]
+	cur, found, err := s.cursorOf(ctx, stream, last.Sequence, last.ID)
+	switch {
+	case err != nil:
+		s.log.Warn("kurrentdb: appended, but cannot read back the position", "stream", stream, "err", err)
+		return fallback
+	case !found:
+		s.log.Error("kurrentdb: appended, but the last record is not where the node said", "stream", stream, "sequence", last.Sequence)
+		return fallback
+	case cur.Position == 0:
+		cur.Position = fallback.Position
+	}
+	return cur
+}
+
+// cursorOf returns the cursor of the event at the tenant sequence if it is
+// the record with that ID.
+func (s *Store) cursorOf(ctx context.Context, stream string, sequence uint64, id string) (events.Cursor, bool, error) {
+	var cur events.Cursor
+	found := false
+	opts := esdb.ReadStreamOptions{From: esdb.Revision(sequence - 1)}
+	err := s.eachInStream(ctx, stream, opts, 1, func(ev *esdb.ResolvedEvent) error {
+		rec := s.record(ev)
+		found = rec.ID == id && rec.Sequence == sequence
+		cur = rec.Cursor()
+		return nil
+	})
+	return cur, found, err
+}
+
+// retried decides a wrong expected version: success if recs are stored
+// right after expected, in order (a retry of an append that went through),
+// events.ErrConflict otherwise.
+func (s *Store) retried(ctx context.Context, stream string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
+	var stored []events.Record
+	opts := esdb.ReadStreamOptions{From: esdb.Revision(expected.Sequence)}
+	err := s.eachInStream(ctx, stream, opts, uint64(len(recs)), func(ev *esdb.ResolvedEvent) error {
+		stored = append(stored, s.record(ev))
+		return nil
+	})
+	if err != nil {
+		return events.Cursor{}, err
+	}
+	if !sameIDs(stored, recs) {
+		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s after sequence %d: %w", stream, expected.Sequence, events.ErrConflict)
+	}
+	return stored[len(stored)-1].Cursor(), nil
+}
+
+func sameIDs(stored, recs []events.Record) bool {
+	if len(stored) != len(recs) {
+		return false
+	}
+	for i := range recs {
+		if stored[i].ID != recs[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// endsAt answers an append of no records: the stream's cursor if it still
+// ends at expected, events.ErrConflict if not.
+func (s *Store) endsAt(ctx context.Context, stream string, expected events.Cursor) (events.Cursor, error) {
+	var end events.Cursor
+	opts := esdb.ReadStreamOptions{Direction: esdb.Backwards, From: esdb.End{}}
+	err := s.eachInStream(ctx, stream, opts, 1, func(ev *esdb.ResolvedEvent) error {
+		end = s.record(ev).Cursor()
+		return nil
+	})
+	if err != nil {
+		return events.Cursor{}, err
+	}
+	if end.Sequence != expected.Sequence {
+		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s after sequence %d: %w", stream, expected.Sequence, events.ErrConflict)
+	}
+	return end, nil
+}

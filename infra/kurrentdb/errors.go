@@ -1,0 +1,60 @@
+package kurrentdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/licensing-ledger/ledger/events"
+)
+
+// ErrInvalidRecord is returned by Append for records it cannot store: an
+// ID that is not a ULID, a type that is not one subject token (the rule
+// for tenant ids), a tenant other than the stream's, or sequences that do
+// not follow the expected cursor.
+var ErrInvalidRecord = errors.New("kurrentdb: invalid record")
+
+// errorCode returns the esdb error code of err. The client wraps its
+// errors in context at some call sites, which esdb.FromError does not look
+// through, so this unwraps.
+func errorCode(err error) (esdb.ErrorCode, bool) {
+	var esErr *esdb.Error
+	if !errors.As(err, &esErr) {
+		return esdb.ErrorCodeUnknown, false
+	}
+	return esErr.Code(), true
+}
+
+func hasCode(err error, code esdb.ErrorCode) bool {
+	got, ok := errorCode(err)
+	return ok && got == code
+}
+
+// failure turns an error of a client call into the store's error: the
+// context's error if the caller cancelled, events.ErrUnavailable with it if
+// the deadline passed (a time out leaves an append's outcome unknown), a
+// plain error for refused credentials or permissions (retrying won't help),
+// and events.ErrUnavailable for everything else that went wrong with the
+// node or the connection.
+func (s *Store) failure(ctx context.Context, client *esdb.Client, op string, err error) error {
+	switch ctxErr := ctx.Err(); {
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		return fmt.Errorf("kurrentdb: %s: %w: %w", op, events.ErrUnavailable, ctxErr)
+	case ctxErr != nil:
+		return fmt.Errorf("kurrentdb: %s: %w", op, ctxErr)
+	}
+	code, _ := errorCode(err)
+	switch code {
+	case esdb.ErrorCodeAccessDenied, esdb.ErrorCodeUnauthenticated:
+		return fmt.Errorf("kurrentdb: %s: %w", op, err)
+	case esdb.ErrorCodeConnectionClosed:
+		s.renew(client)
+	}
+	return fmt.Errorf("kurrentdb: %s: %w: %w", op, events.ErrUnavailable, err)
+}
+
+// permanent reports whether an error won't go away by retrying.
+func permanent(err error) bool {
+	return hasCode(err, esdb.ErrorCodeAccessDenied) || hasCode(err, esdb.ErrorCodeUnauthenticated)
+}
