@@ -8,8 +8,12 @@ import (
 
 // Apply evolves the state by one event. It never fails: an event is a fact,
 // already accepted; an event about something the state does not know (which
-// a correct ledger never writes) is ignored rather than invented.
+// a correct ledger never writes) is ignored rather than invented, and so is
+// an event of another tenant: nothing crosses tenants (T1).
 func (s *State) Apply(e *ledgerv1.Event) {
+	if t := e.GetTenant(); t != "" && t != s.Tenant {
+		return
+	}
 	switch p := e.Payload.(type) {
 	case *ledgerv1.Event_UserRegistered:
 		s.applyUserRegistered(p.UserRegistered)

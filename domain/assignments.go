@@ -137,26 +137,34 @@ func (d decider) licenseRemoved(userID, productID, groupID string, after *Licens
 // checkRemoval refuses a change of the user's license of productID (to after,
 // nil when it goes) that leaves an enabled plan without a dependency (A4).
 func (d decider) checkRemoval(u *User, productID string, after *License) *Violation {
+	return d.checkRemovals(u, map[string]*License{productID: after})
+}
+
+// checkRemovals is checkRemoval for changes of several of the user's
+// licenses made together (product id to the license after, nil when it
+// goes), so that licenses whose plans need each other can go at once. Plans
+// are checked in order, so that the refusal is the same on every run.
+func (d decider) checkRemovals(u *User, changes map[string]*License) *Violation {
 	cat := d.c.Catalog
-	before := keys(d.s.EnabledPlans(u, cat))
-	now := enabledWith(u, productID, after, cat)
-	was := cat.MissingDependencies(before)
-	for plan, deps := range cat.MissingDependencies(now) {
+	was := cat.MissingDependencies(keys(d.s.EnabledPlans(u, cat)))
+	missing := cat.MissingDependencies(enabledWith(u, changes, cat))
+	for _, plan := range sortedKeys(missing) {
 		if len(was[plan]) == 0 {
 			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
 				"%s keeps service plan %s, which needs %s that this change removes; remove or switch off %s first",
-				u.ID, plan, deps[0], plan)}
+				u.ID, plan, missing[plan][0], plan)}
 		}
 	}
 	return nil
 }
 
-// enabledWith returns the plans the user would have on with their license of
-// productID replaced by l (nil: removed).
-func enabledWith(u *User, productID string, l *License, cat *catalog.Catalog) []string {
+// enabledWith returns the plans the user would have on with some of their
+// licenses replaced: changes maps a product id to its new license (nil:
+// removed).
+func enabledWith(u *User, changes map[string]*License, cat *catalog.Catalog) []string {
 	on := map[string]bool{}
 	for pid, cur := range u.Licenses {
-		if pid == productID {
+		if l, ok := changes[pid]; ok {
 			cur = l
 		}
 		if cur == nil {
@@ -205,7 +213,7 @@ func (d decider) checkPlanChange(u *User, p catalog.Product, after *License) *Vi
 	}
 	cat := d.c.Catalog
 	before := d.s.EnabledPlans(u, cat)
-	now := enabledWith(u, p.ID, after, cat)
+	now := enabledWith(u, map[string]*License{p.ID: after}, cat)
 	for _, pair := range cat.Conflicts(now) {
 		if !before[pair[0]] || !before[pair[1]] {
 			return &Violation{Subject: u.ID, Code: CodeMutuallyExclusive, Detail: fmt.Sprintf(
@@ -213,10 +221,10 @@ func (d decider) checkPlanChange(u *User, p catalog.Product, after *License) *Vi
 		}
 	}
 	missing := cat.MissingDependencies(now)
-	for plan, deps := range missing {
+	for _, plan := range sortedKeys(missing) {
 		if !before[plan] {
 			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
-				"service plan %s needs %s, which %s would not have on", plan, deps[0], u.ID)}
+				"service plan %s needs %s, which %s would not have on", plan, missing[plan][0], u.ID)}
 		}
 	}
 	return nil
@@ -234,22 +242,36 @@ func (d decider) unassignAll(m *ledgerv1.UnassignAll) ([]proto.Message, error) {
 			vs = append(vs, Violation{Subject: id, Code: CodeNotFound, Detail: err.(*Error).Detail})
 			continue
 		}
-		for _, pid := range sortedKeys(u.Licenses) {
-			if !u.Licenses[pid].Direct {
-				continue // inherited licenses stay (A6)
-			}
-			p, _ := d.c.Catalog.Product(pid)
-			p.ID = pid
-			ev, v := d.revokeDirect(id, p)
-			if v != nil {
-				vs = append(vs, *v)
-				break
-			}
-			evs = append(evs, ev)
+		removed, v := d.unassignUser(u)
+		if v != nil {
+			vs = append(vs, *v)
+			continue
 		}
+		evs = append(evs, removed...)
 	}
 	if err := violationsError("UnassignAll", vs); err != nil {
 		return nil, err
+	}
+	return evs, nil
+}
+
+// unassignUser removes every direct license of the user; inherited ones stay
+// (A6). The removals are checked together: licenses whose plans need each
+// other go at once, and what the user keeps must still have its
+// dependencies (A4, A5).
+func (d decider) unassignUser(u *User) ([]proto.Message, *Violation) {
+	after := map[string]*License{}
+	for pid, l := range u.Licenses {
+		if l.Direct {
+			after[pid] = &License{ProductID: pid, Groups: l.Groups}
+		}
+	}
+	if v := d.checkRemovals(u, after); v != nil {
+		return nil, v
+	}
+	evs := make([]proto.Message, 0, len(after))
+	for _, pid := range sortedKeys(after) {
+		evs = append(evs, d.licenseRemoved(u.ID, pid, "", after[pid]))
 	}
 	return evs, nil
 }
@@ -272,19 +294,55 @@ func (d decider) assignGroupLicense(m *ledgerv1.AssignGroupLicense) ([]proto.Mes
 	evs := []proto.Message{&ledgerv1.GroupLicenseAssigned{GroupId: g.ID, ProductId: p.ID, DisabledPlans: m.DisabledPlans}}
 	gr := d.newGrants()
 	for _, uid := range sortedKeys(g.Members) {
-		evs = append(evs, gr.inherit(d.s.Users[uid], g.ID, p, m.DisabledPlans))
+		ev, _ := gr.inherit(d.s.Users[uid], g.ID, p, m.DisabledPlans)
+		evs = append(evs, ev)
 	}
 	return evs, nil
 }
 
 // inherit grants a group's product to one member, or records why the member
-// cannot have it: the group's intent stays either way (A6).
-func (g *grants) inherit(u *User, groupID string, p catalog.Product, disabled []string) proto.Message {
+// cannot have it, and returns that refusal: the group's intent stays either
+// way (A6).
+func (g *grants) inherit(u *User, groupID string, p catalog.Product, disabled []string) (proto.Message, *Violation) {
 	if v := g.check(u, p, disabled, false); v != nil {
-		return &ledgerv1.GroupLicenseMemberFailed{GroupId: groupID, ProductId: p.ID, UserId: u.ID, Code: string(v.Code), Detail: v.Detail}
+		return &ledgerv1.GroupLicenseMemberFailed{GroupId: groupID, ProductId: p.ID, UserId: u.ID, Code: string(v.Code), Detail: v.Detail}, v
 	}
 	g.take(u, p, disabled)
-	return &ledgerv1.LicenseAssigned{UserId: u.ID, ProductId: p.ID, DisabledPlans: disabled, GroupId: groupID}
+	return &ledgerv1.LicenseAssigned{UserId: u.ID, ProductId: p.ID, DisabledPlans: disabled, GroupId: groupID}, nil
+}
+
+// join adds the user to group grp: they inherit each of its products, or
+// are recorded in error for those they cannot get (A6). A product that needs
+// a plan another of the group's products brings (an ISV app needing Teams)
+// is granted after that one, whatever the order of the products. join
+// returns the events and the refusal of each product the user did not get.
+func (g *grants) join(u *User, grp *Group) ([]proto.Message, map[string]*Violation) {
+	evs := []proto.Message{&ledgerv1.GroupMemberAdded{GroupId: grp.ID, UserId: u.ID}}
+	var pending []catalog.Product
+	for _, pid := range sortedKeys(grp.Licenses) {
+		if p, ok := g.d.c.Catalog.Product(pid); ok {
+			pending = append(pending, p)
+		}
+	}
+	for granted := true; granted; {
+		granted = false
+		var later []catalog.Product
+		for _, p := range pending {
+			if g.check(u, p, grp.Licenses[p.ID], false) != nil {
+				later = append(later, p)
+				continue
+			}
+			ev, _ := g.inherit(u, grp.ID, p, grp.Licenses[p.ID])
+			evs, granted = append(evs, ev), true
+		}
+		pending = later
+	}
+	refused := map[string]*Violation{}
+	for _, p := range pending {
+		ev, v := g.inherit(u, grp.ID, p, grp.Licenses[p.ID])
+		evs, refused[p.ID] = append(evs, ev), v
+	}
+	return evs, refused
 }
 
 func (d decider) revokeGroupLicense(m *ledgerv1.RevokeGroupLicense) ([]proto.Message, error) {

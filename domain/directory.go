@@ -112,12 +112,8 @@ func (d decider) addGroupMembers(m *ledgerv1.AddGroupMembers) ([]proto.Message, 
 		if g.Members[u.ID] {
 			continue
 		}
-		evs = append(evs, &ledgerv1.GroupMemberAdded{GroupId: g.ID, UserId: u.ID})
-		for _, pid := range sortedKeys(g.Licenses) {
-			if p, ok := d.c.Catalog.Product(pid); ok {
-				evs = append(evs, gr.inherit(u, g.ID, p, g.Licenses[pid]))
-			}
-		}
+		joined, _ := gr.join(u, g)
+		evs = append(evs, joined...)
 	}
 	return evs, nil
 }

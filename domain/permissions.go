@@ -115,8 +115,8 @@ func Authorize(p Principal, s *State, action, subjectUser string) error {
 	if p.Partner == "" && !member {
 		return Errorf(CodeForbidden, "%s belongs to tenant %q and cannot act in tenant %q", p.ID, p.Tenant, s.Tenant)
 	}
-	if p.Partner != "" && len(s.Delegations[p.Partner]) == 0 {
-		return Errorf(CodeForbidden, "partner %q has no delegation in tenant %q", p.Partner, s.Tenant)
+	if p.Partner != "" && len(s.Delegations[p.Partner]) == 0 && len(r.roles) > 0 {
+		return Errorf(CodeForbidden, "partner %q has no delegation in tenant %q; %s needs the role %s", p.Partner, s.Tenant, action, rolesString(r.roles))
 	}
 	roles := EffectiveRoles(p, s)
 	if hasAny(roles, r.roles) || (r.members && member) || (r.self && member && subjectUser == p.ID) {

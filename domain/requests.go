@@ -26,6 +26,9 @@ func (d decider) requestLicense(m *ledgerv1.RequestLicense) (Decision, error) {
 	if err != nil {
 		return Decision{}, err
 	}
+	if !p.Assignable {
+		return Decision{}, Errorf(CodeValidationFailed, "%s (%s) cannot be requested: it extends the tenant, not a user", p.Name, p.ID)
+	}
 	if d.s.SelfServiceAllowed[p.ID] {
 		return Decision{}, Errorf(CodeConflict, "self-service purchase of %s is allowed in this organization: buy it yourself instead of requesting it", p.Name)
 	}
@@ -114,6 +117,9 @@ func (d decider) approveRequest(m *ledgerv1.ApproveRequest) ([]proto.Message, er
 	if err := checkText("message", m.Message); err != nil {
 		return nil, err
 	}
+	if m.GroupId != "" && len(m.DisabledPlans) > 0 {
+		return nil, Errorf(CodeValidationFailed, "disabled_plans cannot be set when approving through group %s: its members get the group's plans", m.GroupId)
+	}
 	approved, rejected, err := splitApproval(r, m.ApprovedUserIds)
 	if err != nil {
 		return nil, err
@@ -200,24 +206,39 @@ func (d decider) grantApproved(userIDs []string, p catalog.Product, disabled []s
 	return evs, violationsError("ApproveRequest", vs)
 }
 
+// grantOne gives one approved user the product, directly or through group
+// g (nil: directly). A user who is not a member joins the group; a member
+// who could not get the group's product before (in error, A6) gets it now.
 func (d decider) grantOne(gr *grants, u *User, p catalog.Product, disabled []string, g *Group) ([]proto.Message, *Violation) {
-	if g != nil && g.Members[u.ID] {
-		return nil, nil // already holds it through the group
+	groupID := ""
+	if g != nil {
+		groupID = g.ID
 	}
-	if l := u.Licenses[p.ID]; g == nil && l != nil && l.Direct {
-		return nil, nil
+	if l := u.Licenses[p.ID]; l != nil && ((g == nil && l.Direct) || (g != nil && hasGroup(l, groupID))) {
+		return nil, nil // holds it that way already
+	}
+	if g != nil && !g.Members[u.ID] {
+		return gr.joinFor(u, g, p)
 	}
 	if v := gr.check(u, p, disabled, true); v != nil {
 		return nil, v
 	}
 	gr.take(u, p, disabled)
-	if g == nil {
-		return []proto.Message{&ledgerv1.LicenseAssigned{UserId: u.ID, ProductId: p.ID, DisabledPlans: disabled}}, nil
+	return []proto.Message{&ledgerv1.LicenseAssigned{UserId: u.ID, ProductId: p.ID, DisabledPlans: disabled, GroupId: groupID}}, nil
+}
+
+// joinFor adds the user to group grp so that they get p: like any new
+// member they inherit every product of the group (A6), and the approval is
+// refused if p is one they cannot get (Q2).
+func (g *grants) joinFor(u *User, grp *Group, p catalog.Product) ([]proto.Message, *Violation) {
+	if v := g.checkEligible(u, p, true); v != nil {
+		return nil, v
 	}
-	return []proto.Message{
-		&ledgerv1.GroupMemberAdded{GroupId: g.ID, UserId: u.ID},
-		&ledgerv1.LicenseAssigned{UserId: u.ID, ProductId: p.ID, DisabledPlans: disabled, GroupId: g.ID},
-	}, nil
+	evs, refused := g.join(u, grp)
+	if v := refused[p.ID]; v != nil {
+		return nil, v
+	}
+	return evs, nil
 }
 
 // notify tells each user their part of the outcome (Q2).
