@@ -1,0 +1,161 @@
+package jetstream
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// startTimeout bounds how long StartEmbedded waits for the server to be ready.
+// Recovering a large store on restart is the slow part.
+const startTimeout = 30 * time.Second
+
+// EmbeddedConfig configures a NATS server with JetStream running inside the
+// ledger process, so that a single binary needs no external broker.
+type EmbeddedConfig struct {
+	// StoreDir is where JetStream keeps its files. Required: events must
+	// survive a restart, so a temporary default would lose them silently.
+	StoreDir string
+	// Listen is the client address as "host:port" ("host:0" picks a free
+	// port). Empty means no TCP listener: clients connect in process only,
+	// with nats.Connect("", nats.InProcessServer(ns)).
+	Listen string
+	// SyncAlways makes JetStream fsync every write before acknowledging it.
+	// Off, the server flushes on its sync interval (about two minutes), which
+	// is faster but can lose the latest acknowledged events on a power cut.
+	SyncAlways bool
+	// ServerName names the server in logs and monitoring; empty lets the
+	// server use its generated id.
+	ServerName string
+	// Logger receives the server's log lines; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// StartEmbedded starts a NATS server with JetStream enabled and waits until it
+// accepts connections. It fails with the server's own reason (a port in use,
+// an unusable store directory) rather than a bare time out. The caller owns
+// the server: stop it with Shutdown followed by WaitForShutdown.
+func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
+	opts, err := serverOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: new embedded server: %w", err)
+	}
+	logger := newServerLogger(cfg.Logger)
+	ns.SetLogger(logger, false, false)
+	ns.Start()
+	if err := waitReady(ns, logger); err != nil {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, err
+	}
+	return ns, nil
+}
+
+// serverOptions translates the configuration into server options.
+func serverOptions(cfg EmbeddedConfig) (*server.Options, error) {
+	if cfg.StoreDir == "" {
+		return nil, errors.New("jetstream: embedded server needs a StoreDir")
+	}
+	opts := &server.Options{
+		ServerName: cfg.ServerName,
+		JetStream:  true,
+		StoreDir:   cfg.StoreDir,
+		SyncAlways: cfg.SyncAlways,
+		NoSigs:     true,
+		DontListen: cfg.Listen == "",
+	}
+	if cfg.Listen == "" {
+		return opts, nil
+	}
+	host, port, err := splitListen(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	opts.Host, opts.Port = host, port
+	return opts, nil
+}
+
+// splitListen parses "host:port". Port 0 becomes the server's "pick a free
+// port" value, because the server reads 0 as its default port 4222.
+func splitListen(listen string) (string, int, error) {
+	host, p, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("jetstream: listen address %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("jetstream: listen address %q: bad port", listen)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+// waitReady waits for the server to accept connections with JetStream on,
+// failing early when the server reports a fatal error.
+func waitReady(ns *server.Server, logger *serverLogger) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		select {
+		case msg := <-logger.fatal:
+			return fmt.Errorf("jetstream: embedded server failed to start: %s", msg)
+		default:
+		}
+		if ns.ReadyForConnections(50*time.Millisecond) && ns.JetStreamEnabled() {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("jetstream: embedded server not ready after %s", startTimeout)
+		}
+	}
+}
+
+// serverLogger adapts the server's logger interface to log/slog and hands
+// fatal errors to StartEmbedded instead of exiting the process, which is what
+// the server's default logger would do.
+type serverLogger struct {
+	log   *slog.Logger
+	fatal chan string
+}
+
+func newServerLogger(l *slog.Logger) *serverLogger {
+	if l == nil {
+		l = slog.Default()
+	}
+	return &serverLogger{log: l.With("component", "nats-server"), fatal: make(chan string, 1)}
+}
+
+// Noticef logs the server's notices at info level.
+func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
+
+// Warnf logs the server's warnings.
+func (l *serverLogger) Warnf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+
+// Errorf logs the server's errors.
+func (l *serverLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+
+// Debugf logs the server's debug lines (only sent when debug is on).
+func (l *serverLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+
+// Tracef logs the server's protocol traces (only sent when tracing is on).
+func (l *serverLogger) Tracef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+
+// Fatalf logs a fatal error and reports the first one to StartEmbedded.
+func (l *serverLogger) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	l.log.Error(msg, "fatal", true)
+	select {
+	case l.fatal <- msg:
+	default:
+	}
+}
