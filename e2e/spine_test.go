@@ -8,11 +8,21 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestLedgerEndToEnd plays the spine's scenario against the real binary:
-// users, two subscriptions adding up, assignment and revocation, a request
-// approved in part, NATS delivery, and a restart that loses nothing.
+// TestLedgerEndToEnd plays the spine's scenario against the real binary,
+// on each event store: users, two subscriptions adding up, assignment and
+// revocation, a request approved in part, NATS delivery, and a restart that
+// loses nothing. On KurrentDB the events reach NATS through the forwarder,
+// and the replay reads the forwarded stream.
 func TestLedgerEndToEnd(t *testing.T) {
-	l := startLedgerd(t)
+	for _, store := range eventStores {
+		t.Run(store.name, func(t *testing.T) {
+			spine(t, startLedgerd(t, store.args(t)...))
+		})
+	}
+}
+
+// spine is the scenario of TestLedgerEndToEnd, on a ledgerd just started.
+func spine(t *testing.T, l *ledgerd) {
 	sub := subscribe(t, l.NATS)
 	total := 0
 	run := func(token, name, body string) response {

@@ -1,9 +1,12 @@
 // Command ledgerd runs the licensing ledger: the HTTP API, the command
 // handler, the projectors, and by default an embedded NATS server with
-// JetStream that stores the events and publishes them to subscribers.
+// JetStream that stores the events and publishes them to subscribers. With
+// --store kurrentdb the events are stored in KurrentDB instead and forwarded
+// to the same NATS subjects and stream.
 //
 //	go run ./cmd/ledgerd                 # embedded NATS, data in ./data
 //	go run ./cmd/ledgerd --nats-url nats://nats:4222   # an external NATS cluster
+//	go run ./cmd/ledgerd --store kurrentdb --kurrentdb-url 'esdb://localhost:2113?tls=false'
 package main
 
 import (
@@ -24,6 +27,8 @@ type config struct {
 	listen         string
 	natsListen     string
 	natsURL        string
+	store          string
+	kurrentdbURL   string
 	authFile       string
 	catalogFile    string
 	syncAlways     bool
@@ -39,6 +44,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP API address")
 	fs.StringVar(&c.natsListen, "nats-listen", "127.0.0.1:4222", "address where the embedded NATS server accepts clients (empty: in-process only)")
 	fs.StringVar(&c.natsURL, "nats-url", "", "use this external NATS server or cluster instead of the embedded one")
+	fs.StringVar(&c.store, "store", storeJetStream, "event store: jetstream (NATS JetStream) or kurrentdb (KurrentDB, events forwarded to NATS)")
+	fs.StringVar(&c.kurrentdbURL, "kurrentdb-url", "", "KurrentDB connection string for --store kurrentdb, e.g. esdb://localhost:2113?tls=false")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals file (default: <data>/principals.json, created with an admin token if missing)")
 	fs.StringVar(&c.catalogFile, "catalog", "", "product catalog file replacing the built-in one")
 	fs.BoolVar(&c.syncAlways, "sync", false, "fsync every event before acknowledging it (embedded NATS; recommended in production)")
@@ -51,7 +58,25 @@ func parseFlags(args []string) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	return c, nil
+	return c, c.checkStore()
+}
+
+// checkStore refuses a store choice ledgerd cannot open, before anything
+// starts.
+func (c config) checkStore() error {
+	switch c.store {
+	case storeJetStream:
+		if c.kurrentdbURL != "" {
+			return errors.New("--kurrentdb-url needs --store kurrentdb")
+		}
+	case storeKurrentDB:
+		if c.kurrentdbURL == "" {
+			return errors.New("--store kurrentdb needs --kurrentdb-url")
+		}
+	default:
+		return fmt.Errorf("--store %q: want %s or %s", c.store, storeJetStream, storeKurrentDB)
+	}
+	return nil
 }
 
 func main() {

@@ -13,17 +13,30 @@ import (
 
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/domain/catalog"
+	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/licensing-ledger/ledger/ledger"
-	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 	"github.com/licensing-ledger/ledger/projections"
+	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 	"github.com/nats-io/nats.go"
 )
 
-// run wires the ledger together and serves until ctx ends.
+// run wires the ledger together and serves until ctx ends or a component
+// that must keep running (the forwarder to NATS) gives up.
 func run(ctx context.Context, cfg config, log *slog.Logger) error {
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
+	err := runLedger(ctx, cfg, fail, log)
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// runLedger opens what the ledger depends on, then serves it.
+func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, log *slog.Logger) error {
 	cat, err := loadCatalog(cfg.catalogFile)
 	if err != nil {
 		return err
@@ -37,12 +50,17 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 		return err
 	}
 	defer shutdownNATS()
-	store, err := jetstream.Open(ctx, nc, jetstream.StreamConfig{Replicas: cfg.replicas})
+	store, err := openStore(ctx, cfg, nc, fail, log)
 	if err != nil {
-		return fmt.Errorf("opening the event store: %w", err)
+		return err
 	}
 	defer store.Close()
+	return serveLedger(ctx, cfg, store, cat, authn, log)
+}
 
+// serveLedger rebuilds the read models from the store, then runs the
+// command service and the HTTP API until ctx ends.
+func serveLedger(ctx context.Context, cfg config, store events.Store, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
 	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log})
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, licenses, requests)
@@ -54,7 +72,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	}
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
-	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log})
+	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store})
 	return serve(ctx, cfg.listen, api, log)
 }
 

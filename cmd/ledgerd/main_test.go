@@ -1,0 +1,38 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestStoreFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		store string
+		fails bool
+	}{
+		{name: "JetStreamByDefault", store: storeJetStream},
+		{name: "KurrentDB", args: []string{"--store", "kurrentdb", "--kurrentdb-url", "esdb://localhost:2113?tls=false"}, store: storeKurrentDB},
+		{name: "KurrentDBNeedsAURL", args: []string{"--store", "kurrentdb"}, fails: true},
+		{name: "URLNeedsKurrentDB", args: []string{"--kurrentdb-url", "esdb://localhost:2113"}, fails: true},
+		{name: "UnknownStore", args: []string{"--store", "postgres"}, fails: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseFlags(tc.args)
+			if tc.fails {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.store, cfg.store)
+		})
+	}
+}
+
+func TestRedactHidesCredentials(t *testing.T) {
+	assert.Equal(t, "esdb://***@db1:2113,db2:2113?tls=true", redact("esdb://admin:changeit@db1:2113,db2:2113?tls=true"))
+	assert.Equal(t, "esdb://localhost:2113?tls=false", redact("esdb://localhost:2113?tls=false"))
+}
