@@ -19,9 +19,13 @@ type aggregate struct {
 	mu       sync.Mutex
 	state    *domain.State
 	cursor   events.Cursor
+	previous events.Cursor // the cursor before the last event, for snapshots
+	lastID   string
 	lastHash []byte
 	commands map[string]commandRef
 	loaded   bool
+	// sinceSnapshot counts the events applied since the last snapshot.
+	sinceSnapshot int
 }
 
 // commandRef locates the events of one command in the tenant's stream.
@@ -33,14 +37,6 @@ type commandRef struct {
 
 func newAggregate(tenant string) *aggregate {
 	return &aggregate{state: domain.NewState(tenant), commands: map[string]commandRef{}}
-}
-
-// ensureLoaded catches up unless the aggregate is known to be current.
-func (a *aggregate) ensureLoaded(ctx context.Context, store events.Store) error {
-	if a.loaded {
-		return nil
-	}
-	return a.catchUp(ctx, store)
 }
 
 // catchUp applies the events appended to the tenant's stream since the
@@ -77,7 +73,8 @@ func (a *aggregate) apply(r events.Record, e *ledgerv1.Event) error {
 		a.commands[id] = ref
 	}
 	a.state.Apply(e)
-	a.cursor = r.Cursor()
-	a.lastHash = events.Hash(r.Data)
+	a.previous, a.cursor = a.cursor, r.Cursor()
+	a.lastID, a.lastHash = r.ID, events.Hash(r.Data)
+	a.sinceSnapshot++
 	return nil
 }

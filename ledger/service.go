@@ -28,6 +28,9 @@ type Service struct {
 	now     func() time.Time
 	log     *slog.Logger
 
+	snapshots     events.SnapshotStore
+	snapshotEvery int
+
 	mu      sync.Mutex
 	tenants map[string]*aggregate
 }
@@ -37,6 +40,12 @@ type Options struct {
 	Catalog *catalog.Catalog // default: catalog.Default()
 	Now     func() time.Time // default: time.Now
 	Logger  *slog.Logger     // default: slog.Default()
+	// Snapshots keeps tenants' snapshots; nil loads every tenant from its
+	// first event.
+	Snapshots events.SnapshotStore
+	// SnapshotEvery is how many events a tenant gains between snapshots
+	// (default DefaultSnapshotEvery).
+	SnapshotEvery int
 }
 
 // New returns a Service over the store.
@@ -50,7 +59,13 @@ func New(store events.Store, o Options) *Service {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Service{store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, tenants: map[string]*aggregate{}}
+	if o.SnapshotEvery <= 0 {
+		o.SnapshotEvery = DefaultSnapshotEvery
+	}
+	return &Service{
+		store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, tenants: map[string]*aggregate{},
+		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery,
+	}
 }
 
 // Catalog returns the product catalog the service decides with.
@@ -114,7 +129,7 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 // only when this process may have missed events (first use, a lost race, an
 // unknown outcome); otherwise the store's concurrency check tells.
 func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Result, error) {
-	if err := agg.ensureLoaded(ctx, s.store); err != nil {
+	if err := s.load(ctx, agg); err != nil {
 		return Result{}, err
 	}
 	if ref, ok := agg.commands[c.ID]; ok {
@@ -143,6 +158,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 			return Result{}, err
 		}
 	}
+	s.maybeSnapshot(agg)
 	return Result{CommandID: c.ID, Events: evs, Notice: d.Notice}, nil
 }
 
@@ -215,6 +231,20 @@ func (s *Service) replay(ctx context.Context, agg *aggregate, c Command, ref com
 
 var errStop = errors.New("stop")
 
+// load brings the aggregate up to date unless it is known to be current:
+// from its snapshot on first use, then from the events after it.
+func (s *Service) load(ctx context.Context, a *aggregate) error {
+	if a.loaded {
+		return nil
+	}
+	s.fromSnapshot(ctx, a)
+	if err := a.catchUp(ctx, s.store); err != nil {
+		return err
+	}
+	s.maybeSnapshot(a)
+	return nil
+}
+
 // aggregate returns the tenant's aggregate, creating it on first use.
 func (s *Service) aggregate(tenant string) *aggregate {
 	s.mu.Lock()
@@ -236,7 +266,7 @@ func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Princip
 	agg := s.aggregate(tenant)
 	agg.mu.Lock()
 	defer agg.mu.Unlock()
-	if err := agg.ensureLoaded(ctx, s.store); err != nil {
+	if err := s.load(ctx, agg); err != nil {
 		return s.boundaryError(err)
 	}
 	return domain.Authorize(p, agg.state, query, subjectUser)

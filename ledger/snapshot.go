@@ -1,0 +1,158 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+
+	"github.com/licensing-ledger/ledger/domain"
+	"github.com/licensing-ledger/ledger/events"
+)
+
+// DefaultSnapshotEvery is how many events a tenant gains between snapshots.
+// Encoding a large tenant's state takes milliseconds, so snapshots are taken
+// rarely enough to cost little per event, and often enough that a cold load
+// reads at most this many events after the snapshot.
+const DefaultSnapshotEvery = 5000
+
+// snapshotData is what a snapshot holds besides the cursor: the domain state
+// and the command index that makes retries idempotent.
+type snapshotData struct {
+	State    []byte
+	Commands map[string]snapshotCommand
+}
+
+type snapshotCommand struct {
+	Name   string
+	Before events.Cursor
+	Count  int
+}
+
+// snapshot encodes the aggregate for a snapshot store.
+func (a *aggregate) snapshot() (events.Snapshot, error) {
+	state, err := domain.EncodeState(a.state)
+	if err != nil {
+		return events.Snapshot{}, err
+	}
+	d := snapshotData{State: state, Commands: make(map[string]snapshotCommand, len(a.commands))}
+	for id, c := range a.commands {
+		d.Commands[id] = snapshotCommand{Name: c.name, Before: c.before, Count: c.count}
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(d); err != nil {
+		return events.Snapshot{}, err
+	}
+	return events.Snapshot{
+		Tenant: a.state.Tenant, Cursor: a.cursor, Previous: a.previous,
+		LastID: a.lastID, LastHash: a.lastHash, Data: buf.Bytes(),
+	}, nil
+}
+
+// restore replaces the aggregate with a snapshot's content.
+func (a *aggregate) restore(s events.Snapshot) error {
+	var d snapshotData
+	if err := gob.NewDecoder(bytes.NewReader(s.Data)).Decode(&d); err != nil {
+		return fmt.Errorf("decoding the snapshot of %s: %w", s.Tenant, err)
+	}
+	state, err := domain.DecodeState(d.State)
+	if err != nil {
+		return err
+	}
+	if state.Tenant != a.state.Tenant {
+		return fmt.Errorf("the snapshot of %s holds tenant %s", a.state.Tenant, state.Tenant)
+	}
+	a.state, a.cursor, a.previous, a.lastID, a.lastHash = state, s.Cursor, s.Previous, s.LastID, s.LastHash
+	a.commands = make(map[string]commandRef, len(d.Commands))
+	for id, c := range d.Commands {
+		a.commands[id] = commandRef{name: c.Name, before: c.Before, count: c.Count}
+	}
+	return nil
+}
+
+// fromSnapshot loads the tenant's snapshot into an empty aggregate if there
+// is one that belongs to the stream: its last event must be stored where the
+// snapshot says, with the same id and hash. Any doubt falls back to the
+// events, so a snapshot can make a load faster but never wrong.
+func (s *Service) fromSnapshot(ctx context.Context, a *aggregate) {
+	if s.snapshots == nil || a.cursor.Sequence != 0 {
+		return
+	}
+	snap, ok, err := s.snapshots.LoadSnapshot(ctx, a.state.Tenant)
+	if err != nil || !ok {
+		if err != nil {
+			s.log.Warn("loading a snapshot failed; reading the events", "tenant", a.state.Tenant, "err", err)
+		}
+		return
+	}
+	if err := s.checkSnapshot(ctx, snap); err != nil {
+		s.log.Warn("ignoring a snapshot", "tenant", a.state.Tenant, "err", err)
+		return
+	}
+	if err := a.restore(snap); err != nil {
+		s.log.Warn("ignoring a snapshot", "tenant", a.state.Tenant, "err", err)
+		*a = *newAggregate(a.state.Tenant)
+	}
+}
+
+var errSnapshotChecked = errors.New("checked")
+
+// checkSnapshot re-reads the snapshot's last event from the store.
+func (s *Service) checkSnapshot(ctx context.Context, snap events.Snapshot) error {
+	found := false
+	err := s.store.Read(ctx, snap.Tenant, snap.Previous, func(r events.Record) error {
+		if r.ID != snap.LastID || r.Sequence != snap.Cursor.Sequence || !bytes.Equal(events.Hash(r.Data), snap.LastHash) {
+			return fmt.Errorf("event %d of the stream is %s, not the snapshot's %s", snap.Cursor.Sequence, r.ID, snap.LastID)
+		}
+		found = true
+		return errSnapshotChecked
+	})
+	if errors.Is(err, errSnapshotChecked) {
+		err = nil
+	}
+	if err == nil && !found {
+		err = fmt.Errorf("the stream has no event %d", snap.Cursor.Sequence)
+	}
+	return err
+}
+
+// maybeSnapshot saves a snapshot once the tenant has gained enough events
+// since the last one. The state is encoded under the tenant's lock; the
+// write happens in the background.
+func (s *Service) maybeSnapshot(a *aggregate) {
+	if s.snapshots == nil || a.sinceSnapshot < s.snapshotEvery {
+		return
+	}
+	a.sinceSnapshot = 0
+	snap, err := a.snapshot()
+	if err != nil {
+		s.log.Warn("encoding a snapshot failed", "tenant", a.state.Tenant, "err", err)
+		return
+	}
+	go func() {
+		if err := s.snapshots.SaveSnapshot(context.Background(), snap); err != nil {
+			s.log.Warn("saving a snapshot failed", "tenant", snap.Tenant, "err", err)
+		}
+	}()
+}
+
+// Snapshot saves the tenant's snapshot now, whatever its age: for operators
+// and benchmarks that want the next cold load to be fast.
+func (s *Service) Snapshot(ctx context.Context, tenant string) error {
+	if s.snapshots == nil {
+		return errors.New("ledger: no snapshot store configured")
+	}
+	a := s.aggregate(tenant)
+	a.mu.Lock()
+	if err := s.load(ctx, a); err != nil {
+		a.mu.Unlock()
+		return err
+	}
+	snap, err := a.snapshot()
+	a.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return s.snapshots.SaveSnapshot(ctx, snap)
+}
