@@ -215,4 +215,3 @@ func ids(r ledger.Result) []string {
 	}
 	return out
 }
-
