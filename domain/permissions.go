@@ -12,6 +12,10 @@ const (
 	QueryRequests     = "ListRequests"     // pending and completed requests
 	QueryUserLicenses = "ListUserLicenses" // one user's licenses
 	QueryUsers        = "ListUsers"        // the directory
+	QueryHistory      = "ListHistory"      // the history of one user, product, subscription, request or group (L3)
+	QueryState        = "ListStateAsOf"    // the tenant's state as of an instant (L3)
+	QueryExport       = "ListEvents"       // the tenant's events as stored, to verify offline (L3)
+	QueryReports      = "ListReports"      // compliance reports (L4)
 )
 
 // rule says who may perform an action in a tenant.
@@ -28,6 +32,12 @@ var (
 	subscriptionManagers = []Role{GlobalAdministrator, AdminAgent, SalesAgent}
 	requestManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, AdminAgent}
 	delegationManagers   = []Role{GlobalAdministrator}
+	// licenseReaders read the live views; GlobalReader reads, never writes.
+	licenseReaders = append(slices.Clone(licenseManagers), GlobalReader)
+	// auditors read past states, histories and reports (L3, L4); exporters
+	// take every event of the tenant, every message and address included.
+	auditors  = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, GlobalReader, AdminAgent}
+	exporters = []Role{GlobalAdministrator, GlobalReader}
 )
 
 // permissions maps each command and query name to its rule.
@@ -61,10 +71,14 @@ var permissions = map[string]rule{
 	"SetSelfServicePolicy":    {roles: requestManagers},
 	"ExpireRequests":          {system: true},
 
-	QueryLicenses:     {roles: licenseManagers},
-	QueryRequests:     {roles: licenseManagers},
-	QueryUsers:        {roles: licenseManagers},
-	QueryUserLicenses: {roles: licenseManagers, self: true},
+	QueryLicenses:     {roles: licenseReaders},
+	QueryRequests:     {roles: licenseReaders},
+	QueryUsers:        {roles: licenseReaders},
+	QueryUserLicenses: {roles: licenseReaders, self: true},
+	QueryHistory:      {roles: auditors, self: true},
+	QueryState:        {roles: auditors},
+	QueryExport:       {roles: exporters},
+	QueryReports:      {roles: auditors},
 }
 
 // Actions lists every command and query name in the permission table.

@@ -14,6 +14,9 @@ const (
 	GlobalAdministrator  Role = "GlobalAdministrator"
 	LicenseAdministrator Role = "LicenseAdministrator"
 	UserAdministrator    Role = "UserAdministrator"
+	// GlobalReader reads what administrators read, the audit trail
+	// included (L3, L4), and changes nothing: no command's rule names it.
+	GlobalReader Role = "GlobalReader"
 )
 
 // Partner (delegated) roles, held by a CSP partner's agents and granted in a
@@ -27,7 +30,7 @@ const (
 
 // TenantRoles and PartnerRoles list the known roles, to validate configuration.
 var (
-	TenantRoles  = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator}
+	TenantRoles  = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, GlobalReader}
 	PartnerRoles = []Role{AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
 )
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/domain"
+	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/ledger"
 	"github.com/licensing-ledger/ledger/projections"
@@ -39,6 +40,8 @@ type Config struct {
 	Requests  *projections.Requests
 	Auth      *auth.Authenticator
 	Logger    *slog.Logger
+	// Store is the event store the audit routes read (L3, L4).
+	Store events.Store
 }
 
 // New returns the API's handler.
@@ -47,9 +50,15 @@ func New(c Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/tenants/{tenant}/commands/{command}", s.command)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses", s.listLicenses)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses/selection", s.licenseSelection)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/subscriptions", s.listSubscriptions)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/requests", s.listRequests)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/users/{user}/licenses", s.userLicenses)
+	trail := newAuditAPI(s, c.Store)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/events", trail.export)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/state", trail.state)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/history", trail.history)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/reports/{report}", trail.report)
 	mux.HandleFunc("GET /healthz", s.health)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, domain.Errorf(domain.CodeNotFound, "no route for %s %s; see docs/API.md", r.Method, r.URL.Path))

@@ -1,0 +1,134 @@
+// Command ledgerctl is the auditor's tool for the licensing ledger (L3, L4):
+// it exports a tenant's events, verifies their hash chain offline, and asks
+// for the state as of any instant, histories and compliance reports, from a
+// running ledgerd or, offline, from an export file.
+//
+//	ledgerctl export  --tenant contoso --out contoso.ndjson
+//	ledgerctl verify  contoso.ndjson
+//	ledgerctl state   --tenant contoso --as-of 2025-01-31T17:00:00Z
+//	ledgerctl history --tenant contoso --user alice
+//	ledgerctl report  seats --tenant contoso --from 2025-01-01 --to 2025-01-31
+//
+// Exit status: 0 done, 1 failed, 2 wrong usage, 3 the history does not verify.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	exitOK     = 0
+	exitFailed = 1
+	exitUsage  = 2
+	exitBroken = 3 // verify found an event that does not fit
+)
+
+// env is what a run sees of the world, so tests can run it in process.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// tty reports whether stderr is a terminal: progress then rewrites one
+	// line instead of printing one line at a time.
+	tty bool
+}
+
+// command is one subcommand.
+type command struct {
+	name  string
+	usage string
+	run   func(ctx context.Context, args []string, e *env) error
+}
+
+var commands = []command{
+	{"export", "export --tenant T [--out FILE]          write the tenant's events, as stored, to FILE (or stdout)", runExport},
+	{"verify", "verify FILE | --tenant T [--head SHA]  check the hash chain of an export, or of the live store", runVerify},
+	{"state", "state --tenant T [--as-of TIME]         the tenant as of an instant: seats, licenses, requests", runState},
+	{"history", "history --tenant T --user U|--product P|--subscription S|--request R|--group G", runHistory},
+	{"report", "report NAME --tenant T [--from D --to D] [--format csv|json]   " + reportList(), runReport},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, tty: isTerminal(os.Stderr)}
+	os.Exit(run(ctx, os.Args[1:], e))
+}
+
+// run runs one subcommand and returns the exit status.
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(e.stderr)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return status(e, c.name, c.run(ctx, args[1:], e))
+		}
+	}
+	fmt.Fprintf(e.stderr, "ledgerctl: unknown command %q\n\n", args[0])
+	usage(e.stderr)
+	return exitUsage
+}
+
+// status prints a command's error and returns the exit status it means.
+func status(e *env, name string, err error) int {
+	var ue usageError
+	var be brokenError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "ledgerctl %s: %v\nRun 'ledgerctl help' for the commands and their flags.\n", name, err)
+		return exitUsage
+	case errors.As(err, &be):
+		fmt.Fprintf(e.stderr, "FAIL: %v\n", be.err)
+		return exitBroken
+	}
+	fmt.Fprintf(e.stderr, "ledgerctl %s: %v\n", name, err)
+	return exitFailed
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: export, verify, state, history, reports.")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintln(w, "  ledgerctl", c.usage)
+	}
+	fmt.Fprintln(w, `
+Flags every command takes:
+  --server URL   the ledgerd API (default $LEDGER_SERVER or http://127.0.0.1:8080)
+  --token TOKEN  bearer token (default $LEDGER_TOKEN)
+  --tenant T     the tenant (default $LEDGER_TENANT)
+  --file FILE    state, history, report: read an export file instead of the server (offline)
+  --quiet        no progress on stderr
+Times are RFC 3339 (2025-01-31T17:00:00Z); --from and --to also take dates (2025-01-31).
+Run 'ledgerctl COMMAND -h' for a command's flags.
+Exit status: 0 done, 1 failed, 2 wrong usage, 3 the history does not verify.`)
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// brokenError is a history that does not verify.
+type brokenError struct{ err error }
+
+func (b brokenError) Error() string { return b.err.Error() }
