@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/licensing-ledger/ledger/domain"
 )
@@ -66,4 +68,60 @@ func (s *Server) userLicenses(w http.ResponseWriter, r *http.Request) {
 		}
 		return v, nil
 	})
+}
+
+// licenseSelection answers the Licenses page for a selection of users (A7):
+// per product, whether all, some or none of them hold it, and which do. The
+// users come as ?users=alice,bob: 1 to 20 distinct users of the tenant, as a
+// bulk action takes, so the view is what that action would act on.
+func (s *Server) licenseSelection(w http.ResponseWriter, r *http.Request) {
+	users, badInput := selectedUsers(r.URL.Query()["users"])
+	s.query(w, r, domain.QueryLicenses, "", func(tenant string) (any, error) {
+		if badInput != nil {
+			return nil, badInput
+		}
+		if missing := s.licenses.UnknownUsers(tenant, users); len(missing) > 0 {
+			return nil, domain.Errorf(domain.CodeNotFound, "%s not in tenant %q", usersAre(missing), tenant)
+		}
+		return map[string]any{"tenant": tenant, "users": users, "products": s.licenses.Selection(tenant, users)}, nil
+	})
+}
+
+// selectedUsers parses the users of a selection: comma-separated ids, in
+// one users parameter or several. It refuses an empty selection, empty or
+// overlong ids, duplicates, and more users than a bulk action takes.
+func selectedUsers(values []string) ([]string, error) {
+	var users []string
+	seen := map[string]bool{}
+	for _, v := range values {
+		for _, id := range strings.Split(v, ",") {
+			id = strings.TrimSpace(id)
+			switch {
+			case id == "":
+				return nil, domain.Errorf(domain.CodeValidationFailed, "users holds an empty user id: list ids separated by commas, as in users=alice,bob")
+			case len(id) > domain.MaxIDLength:
+				return nil, domain.Errorf(domain.CodeValidationFailed, "a user id in users is longer than %d characters", domain.MaxIDLength)
+			case seen[id]:
+				return nil, domain.Errorf(domain.CodeValidationFailed, "user id %q is listed twice in users", id)
+			}
+			seen[id] = true
+			users = append(users, id)
+		}
+	}
+	if len(users) == 0 {
+		return nil, domain.Errorf(domain.CodeValidationFailed, "users is required: list 1 to %d user ids separated by commas, as in users=alice,bob", domain.MaxBulkUsers)
+	}
+	if len(users) > domain.MaxBulkUsers {
+		return nil, domain.Errorf(domain.CodeValidationFailed, "users names %d users; at most %d at a time", len(users), domain.MaxBulkUsers)
+	}
+	return users, nil
+}
+
+// usersAre names missing users in a refusal: `user "zoe" is` or `users
+// ["zoe" "yan"] are`.
+func usersAre(ids []string) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("user %q is", ids[0])
+	}
+	return fmt.Sprintf("users %q are", ids)
 }
