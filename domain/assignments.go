@@ -356,8 +356,33 @@ func (d decider) revokeGroupLicense(m *ledgerv1.RevokeGroupLicense) ([]proto.Mes
 	if _, ok := g.Licenses[m.ProductId]; !ok {
 		return nil, Errorf(CodeNotFound, "group %s does not hold product %q", g.ID, m.ProductId)
 	}
+	if err := d.checkGroupRemoval(g, m.ProductId); err != nil {
+		return nil, err
+	}
 	evs := []proto.Message{&ledgerv1.GroupLicenseRemoved{GroupId: g.ID, ProductId: m.ProductId}}
 	return append(evs, d.dropInherited(g, m.ProductId, sortedKeys(g.Members))...), nil
+}
+
+// checkGroupRemoval refuses to take a group's product away when a member
+// would keep a plan whose dependency only that product gave them (A4). It
+// lists every member affected, as bulk refusals do.
+func (d decider) checkGroupRemoval(g *Group, productID string) error {
+	var vs []Violation
+	for _, uid := range sortedKeys(g.Members) {
+		u := d.s.Users[uid]
+		l := u.Licenses[productID]
+		if l == nil || !hasGroup(l, g.ID) {
+			continue
+		}
+		after := &License{ProductID: productID, Direct: l.Direct, DirectDisabled: l.DirectDisabled, Groups: without(l.Groups, g.ID)}
+		if !after.Held() {
+			after = nil
+		}
+		if v := d.checkRemoval(u, productID, after); v != nil {
+			vs = append(vs, *v)
+		}
+	}
+	return violationsError("RevokeGroupLicense", vs)
 }
 
 // dropInherited removes the licenses of productID that members hold through

@@ -116,3 +116,19 @@ func TestA6_RevokeGroupLicenseRemovesWhatMembersHoldOnlyThroughIt(t *testing.T) 
 		When(&ledgerv1.RevokeGroupLicense{GroupId: "sales", ProductId: "ENTERPRISEPACK"}).
 		ThenError(domain.CodeNotFound, "ENTERPRISEPACK")
 }
+
+// TestA4_A6_RevokingAGroupLicenseADependencyNeedsIsRefused: taking a group's
+// product away is refused, listing the members, when they keep a plan that
+// needs one only that product gave them.
+func TestA4_A6_RevokingAGroupLicenseADependencyNeedsIsRefused(t *testing.T) {
+	given := concat(sales, msgs(bought("s1", "SPB", 5), bought("s2", "CONTOSO_FIELDSERVICE", 5),
+		groupLicense("sales", "SPB"), inherited("alice", "SPB", "sales"), inherited("bob", "SPB", "sales"),
+		assigned("alice", "CONTOSO_FIELDSERVICE")))
+	Given(t, contoso, given...).
+		When(&ledgerv1.RevokeGroupLicense{GroupId: "sales", ProductId: "SPB"}).
+		ThenError(domain.CodeDependency, "alice", "CONTOSO_FIELDSERVICE_APP", "TEAMS1")
+	// Once the app is gone, the group's license can go.
+	Given(t, contoso, with(given, &ledgerv1.LicenseRemoved{UserId: "alice", ProductId: "CONTOSO_FIELDSERVICE"})...).
+		When(&ledgerv1.RevokeGroupLicense{GroupId: "sales", ProductId: "SPB"}).
+		Then(&ledgerv1.GroupLicenseRemoved{GroupId: "sales", ProductId: "SPB"}, lost("alice", "SPB", "sales"), lost("bob", "SPB", "sales"))
+}
