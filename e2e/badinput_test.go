@@ -152,8 +152,10 @@ func (l *ledgerd) send(t *testing.T, c badInput) response {
 	return do(t, req, c.token)
 }
 
-// streamDigest returns the LEDGER stream's state and a digest of every
-// stored message, subject, headers and bytes.
+// streamDigest returns the state and a digest of every stored message
+// (sequence, subject, headers and bytes) of the commit log and of the public
+// LEDGER stream. Publication is asynchronous, so it first waits until LEDGER
+// holds every event of the log.
 func streamDigest(t *testing.T, url string) string {
 	t.Helper()
 	nc, err := nats.Connect(url)
@@ -161,9 +163,17 @@ func streamDigest(t *testing.T, url string) string {
 	defer nc.Close()
 	js, err := natsjs.New(nc)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	stream, err := js.Stream(ctx, jetstream.StreamName)
+	awaitPublished(t, ctx, js)
+	return jetstream.LogStreamName + ": " + digestStream(t, ctx, js, jetstream.LogStreamName) +
+		"; " + jetstream.StreamName + ": " + digestStream(t, ctx, js, jetstream.StreamName)
+}
+
+// digestStream returns a stream's state and a digest of its messages.
+func digestStream(t *testing.T, ctx context.Context, js natsjs.JetStream, name string) string {
+	t.Helper()
+	stream, err := js.Stream(ctx, name)
 	require.NoError(t, err)
 	info, err := stream.Info(ctx)
 	require.NoError(t, err)

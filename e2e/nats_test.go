@@ -71,7 +71,9 @@ func (s *subscriber) received(t *testing.T, n int) []*ledgerv1.Event {
 }
 
 // replay rebuilds the read models from the first event of the LEDGER
-// stream, read over NATS as an auditor's tool would.
+// stream, read over NATS as an auditor's tool would, once the stream holds
+// every event the ledger stored (publication follows storage
+// asynchronously).
 func replay(t *testing.T, url string) (*projections.Licenses, *projections.Requests) {
 	t.Helper()
 	nc, err := nats.Connect(url)
@@ -79,18 +81,20 @@ func replay(t *testing.T, url string) (*projections.Licenses, *projections.Reque
 	defer nc.Close()
 	js, err := natsjs.New(nc)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	held := awaitPublished(t, ctx, js)
 	stream, err := js.Stream(ctx, jetstream.StreamName)
-	require.NoError(t, err)
-	info, err := stream.Info(ctx)
 	require.NoError(t, err)
 	licenses, requests := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
 	p := projections.NewProjector(nil, nil, licenses, requests)
 	cons, err := stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{})
 	require.NoError(t, err)
-	for n := uint64(0); n < info.State.Msgs; n++ {
-		m, err := cons.Next(natsjs.FetchMaxWait(5 * time.Second))
+	it, err := cons.Messages() // pulls in batches: one round trip per message is slow
+	require.NoError(t, err)
+	defer it.Stop()
+	for n := uint64(0); n < held; n++ {
+		m, err := it.Next(natsjs.NextContext(ctx))
 		require.NoError(t, err)
 		rec, err := jetstream.RecordFromStreamMsg(m)
 		require.NoError(t, err)

@@ -1,8 +1,9 @@
 // Command ledgerd runs the licensing ledger: the HTTP API, the command
 // handler, the projectors, and by default an embedded NATS server with
-// JetStream that stores the events and publishes them to subscribers. With
-// --store kurrentdb the events are stored in KurrentDB instead and forwarded
-// to the same NATS subjects and stream.
+// JetStream that stores the events (the commit log LEDGER_LOG). A forwarder
+// publishes them, once stored, to subscribers and the public stream LEDGER.
+// With --store kurrentdb the events are stored in KurrentDB instead and
+// forwarded to the same NATS subjects and stream.
 //
 //	go run ./cmd/ledgerd                 # embedded NATS, data in ./data
 //	go run ./cmd/ledgerd --nats-url nats://nats:4222   # an external NATS cluster
@@ -49,7 +50,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.authFile, "auth-file", "", "principals file (default: <data>/principals.json, created with an admin token if missing)")
 	fs.StringVar(&c.catalogFile, "catalog", "", "product catalog file replacing the built-in one")
 	fs.BoolVar(&c.syncAlways, "sync", false, "fsync every event before acknowledging it (embedded NATS; recommended in production)")
-	fs.IntVar(&c.replicas, "replicas", 1, "replicas of the LEDGER stream (3 on a NATS cluster)")
+	fs.IntVar(&c.replicas, "replicas", 1, "replicas of the LEDGER_LOG and LEDGER streams (3 on a NATS cluster)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.expireInterval, "expire-interval", time.Hour, "how often pending requests older than 12 months are expired")
 	if err := fs.Parse(args); err != nil {

@@ -113,7 +113,7 @@ func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", cfg.natsURL, err)
 		}
-		log.Info("using external NATS", "url", cfg.natsURL)
+		log.Info("using external NATS", "url", cfg.natsURL, "max_payload", nc.MaxPayload())
 		return nc, nc.Close, nil
 	}
 	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{
@@ -127,7 +127,7 @@ func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 		ns.Shutdown()
 		return nil, nil, err
 	}
-	log.Info("embedded NATS with JetStream running", "data", cfg.data, "clients", cfg.natsListen, "fsync_every_event", cfg.syncAlways)
+	log.Info("embedded NATS with JetStream running", "data", cfg.data, "clients", cfg.natsListen, "fsync_every_event", cfg.syncAlways, "max_payload", nc.MaxPayload())
 	return nc, func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
 }
 

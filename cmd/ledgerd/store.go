@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -20,36 +21,61 @@ const (
 	storeKurrentDB = "kurrentdb"
 )
 
-// openStore opens the event store --store names, over nc for JetStream. With
-// KurrentDB it also starts forwarding the store's events to NATS over nc:
-// closing the store stops the forwarder, and a forwarder that cannot go on
-// calls fail, which stops ledgerd.
+// openStore opens the event store --store names and starts forwarding its
+// events into the public LEDGER stream over nc, whichever the store: the
+// JetStream store's commit log (in the same NATS) or KurrentDB. Closing the
+// store stops the forwarder, and a forwarder that cannot go on calls fail,
+// which stops ledgerd. A LEDGER stream the forwarder would refuse
+// (forward.ErrForeignStream) stops ledgerd before it serves anything.
 func openStore(ctx context.Context, cfg config, nc *nats.Conn, fail context.CancelCauseFunc, log *slog.Logger) (events.Store, error) {
+	store, err := openEventStore(ctx, cfg, nc, log)
+	if err != nil {
+		return nil, err
+	}
+	streams := jetstream.StreamConfig{Replicas: cfg.replicas}
+	fwd, err := forward.New(store, nc, forward.Config{Stream: streams, Source: cfg.store, Logger: log})
+	if err == nil {
+		err = refuseForeignStream(ctx, fwd)
+	}
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	return startForwarding(store, fwd, fail), nil
+}
+
+// openEventStore opens the store itself.
+func openEventStore(ctx context.Context, cfg config, nc *nats.Conn, log *slog.Logger) (events.Store, error) {
 	if cfg.store == storeKurrentDB {
-		return openKurrentDB(ctx, cfg, nc, fail, log)
+		return openKurrentDB(ctx, cfg, log)
 	}
 	store, err := jetstream.Open(ctx, nc, jetstream.StreamConfig{Replicas: cfg.replicas})
 	if err != nil {
 		return nil, fmt.Errorf("opening the event store: %w", err)
 	}
-	log.Info("event store: NATS JetStream", "stream", jetstream.StreamName)
+	log.Info("event store: NATS JetStream; events forwarded to the public stream", "log", jetstream.LogStreamName, "stream", jetstream.StreamName)
 	return store, nil
 }
 
-// openKurrentDB opens the KurrentDB store and starts its forwarder.
-func openKurrentDB(ctx context.Context, cfg config, nc *nats.Conn, fail context.CancelCauseFunc, log *slog.Logger) (events.Store, error) {
+// openKurrentDB opens the KurrentDB store.
+func openKurrentDB(ctx context.Context, cfg config, log *slog.Logger) (events.Store, error) {
 	url := redact(cfg.kurrentdbURL)
 	store, err := kurrentdb.Open(ctx, cfg.kurrentdbURL, kurrentdb.WithLogger(log))
 	if err != nil {
 		return nil, fmt.Errorf("opening the KurrentDB event store at %s: %w", url, err)
 	}
-	fwd, err := forward.New(store, nc, forward.Config{Stream: jetstream.StreamConfig{Replicas: cfg.replicas}, Logger: log})
-	if err != nil {
-		_ = store.Close()
-		return nil, err
-	}
 	log.Info("event store: KurrentDB; events forwarded to NATS", "kurrentdb", url, "stream", jetstream.StreamName)
-	return startForwarding(store, fwd, fail), nil
+	return store, nil
+}
+
+// refuseForeignStream fails when the forwarder would refuse the LEDGER
+// stream for good. Other failures to read its checkpoint (NATS busy) are
+// left to the forwarder, which retries them.
+func refuseForeignStream(ctx context.Context, fwd *forward.Forwarder) error {
+	if err := fwd.Check(ctx); errors.Is(err, forward.ErrForeignStream) {
+		return fmt.Errorf("publishing events to NATS: %w", err)
+	}
+	return nil
 }
 
 // forwardingStore is an event store whose events a forwarder publishes to

@@ -6,17 +6,21 @@ import (
 	"fmt"
 	"strconv"
 
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 )
 
-// ErrForeignStream is returned by Run when the LEDGER stream's last message
-// was not published by a forwarder (it has no PositionHeader): the stream
-// was written by the JetStream store, so the forwarder cannot tell where to
-// resume, and adding to it would mix two ledgers' histories. Point the
-// ledger at another NATS store (or delete the stream, which the forwarder
-// then refills from the source).
-var ErrForeignStream = errors.New("forward: the LEDGER stream holds events that were not forwarded")
+// ErrForeignStream is returned by Run and Check when the LEDGER stream's last
+// message was not forwarded from this source: it has no PositionHeader (it
+// was written by the JetStream store of ledger versions before the commit
+// log), or its SourceHeader names another store (the ledger ran on another
+// store with this NATS). The forwarder cannot tell where to resume, and
+// adding to the stream would mix two ledgers' histories. Point the ledger at
+// another NATS store (or delete the stream, which the forwarder then
+// refills from the source).
+var ErrForeignStream = errors.New("forward: the LEDGER stream holds events that were not forwarded from this store")
 
 // checkpoint is where forwarding resumes: after the source position of the
 // last message stored, whose stream sequence the next publish expects.
@@ -42,9 +46,24 @@ func (f *Forwarder) readCheckpoint(ctx context.Context) (checkpoint, error) {
 	if err != nil {
 		return checkpoint{}, fmt.Errorf("forward: read the last message of %s: %w", jetstream.StreamName, err)
 	}
+	position, err := f.resumeAfter(last)
+	if err != nil {
+		return checkpoint{}, err
+	}
+	return checkpoint{position: position, lastSeq: max(state.LastSeq, last.Sequence)}, nil
+}
+
+// resumeAfter returns the source position of the last message of the
+// stream, provided this forwarder's source published it. A message without
+// SourceHeader was forwarded before the header existed, by a forwarder from
+// KurrentDB, the only store forwarded then.
+func (f *Forwarder) resumeAfter(last *natsjs.RawStreamMsg) (events.Position, error) {
 	position, err := strconv.ParseUint(last.Header.Get(PositionHeader), 10, 64)
 	if err != nil {
-		return checkpoint{}, fmt.Errorf("%w: message %d has no valid %s header (%w)", ErrForeignStream, last.Sequence, PositionHeader, err)
+		return 0, fmt.Errorf("%w: message %d has no valid %s header (%w)", ErrForeignStream, last.Sequence, PositionHeader, err)
 	}
-	return checkpoint{position: events.Position(position), lastSeq: max(state.LastSeq, last.Sequence)}, nil
+	if source := last.Header.Get(SourceHeader); source != "" && f.cfg.Source != "" && source != f.cfg.Source {
+		return 0, fmt.Errorf("%w: message %d was forwarded from %q, this forwarder reads %q", ErrForeignStream, last.Sequence, source, f.cfg.Source)
+	}
+	return events.Position(position), nil
 }

@@ -28,13 +28,54 @@ func quiet() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// source starts an in-process KurrentDB stand-in and opens a store on it.
-func source(t *testing.T) *kurrentdb.Store {
+// sources are the stores the forwarder reads in ledgerd, each opened on its
+// own backend: the tests stop and wipe the NATS the forwarder writes to
+// while the source goes on.
+var sources = []struct {
+	name string
+	open func(t *testing.T) events.Store
+}{
+	{"kurrentdb", kurrentdbSource},
+	{"jetstream", logSource},
+}
+
+// eachSource runs test as a subtest for each source.
+func eachSource(t *testing.T, test func(t *testing.T, src events.Store)) {
+	for _, s := range sources {
+		t.Run(s.name, func(t *testing.T) { test(t, s.open(t)) })
+	}
+}
+
+// kurrentdbSource starts an in-process KurrentDB stand-in and opens a store
+// on it.
+func kurrentdbSource(t *testing.T) events.Store {
 	t.Helper()
 	srv := kurrentdbtest.Start(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	store, err := kurrentdb.Open(ctx, srv.ConnectionString(), kurrentdb.WithLogger(quiet()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// logSource starts an embedded NATS of its own and opens the JetStream
+// store (the commit log) on it.
+func logSource(t *testing.T) events.Store {
+	t.Helper()
+	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: t.TempDir(), Logger: quiet()})
+	require.NoError(t, err)
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	return openLog(t, nc)
+}
+
+// openLog opens the JetStream store over nc.
+func openLog(t testing.TB, nc *nats.Conn) *jetstream.Store {
+	t.Helper()
+	store, err := jetstream.Open(context.Background(), nc, jetstream.StreamConfig{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	return store
@@ -106,7 +147,14 @@ type running struct {
 // ends.
 func startForwarder(t *testing.T, src forward.Source, nc *nats.Conn) *running {
 	t.Helper()
-	fwd, err := forward.New(src, nc, forward.Config{Logger: quiet()})
+	return startForwarderWith(t, src, nc, forward.Config{})
+}
+
+// startForwarderWith runs a forwarder configured so.
+func startForwarderWith(t *testing.T, src forward.Source, nc *nats.Conn, cfg forward.Config) *running {
+	t.Helper()
+	cfg.Logger = quiet()
+	fwd, err := forward.New(src, nc, cfg)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{stop: cancel, done: make(chan error, 1)}
@@ -132,18 +180,24 @@ func (r *running) halt(t *testing.T) {
 
 // appendRecords appends n records to the tenant after the cursor, in one
 // atomic append.
-func appendRecords(t *testing.T, store events.Store, tenant string, after events.Cursor, n int) events.Cursor {
+func appendRecords(t testing.TB, store events.Store, tenant string, after events.Cursor, n int) events.Cursor {
 	t.Helper()
-	recs := make([]events.Record, n)
-	for i := range recs {
-		seq := after.Sequence + uint64(i) + 1
-		recs[i] = events.Record{ID: ulid.Make().String(), Tenant: tenant, Type: "SeatsChanged", Sequence: seq, Data: fmt.Appendf(nil, "%s #%d", tenant, seq)}
-	}
+	recs := newRecords(tenant, after, n)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	cur, err := store.Append(ctx, tenant, after, recs)
 	require.NoError(t, err)
 	return cur
+}
+
+// newRecords makes n records of the tenant following the cursor.
+func newRecords(tenant string, after events.Cursor, n int) []events.Record {
+	recs := make([]events.Record, n)
+	for i := range recs {
+		seq := after.Sequence + uint64(i) + 1
+		recs[i] = events.Record{ID: ulid.Make().String(), Tenant: tenant, Type: "SeatsChanged", Sequence: seq, Data: fmt.Appendf(nil, "%s #%d", tenant, seq)}
+	}
+	return recs
 }
 
 // global returns the first n records of the store in its global order, with
@@ -216,4 +270,15 @@ func requireForwarded(t *testing.T, want []events.Record, got []*natsjs.RawStrea
 		require.Equal(t, fmt.Sprint(uint64(w.Position)), m.Header.Get(forward.PositionHeader), "message %d", i)
 		require.Equal(t, w.Data, m.Data, "message %d", i)
 	}
+}
+
+// ledgerStream creates the LEDGER stream on nc's server and returns a
+// JetStream context to publish into it directly.
+func ledgerStream(t *testing.T, nc *nats.Conn) natsjs.JetStream {
+	t.Helper()
+	js, err := natsjs.New(nc)
+	require.NoError(t, err)
+	_, err = jetstream.EnsureStream(t.Context(), js, jetstream.StreamConfig{})
+	require.NoError(t, err)
+	return js
 }

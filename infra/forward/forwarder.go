@@ -1,8 +1,9 @@
-// Package forward publishes the events of an event store other than
-// JetStream (KurrentDB) into the ledger's NATS stream, so that downstream
+// Package forward publishes the events of the ledger's event store into the
+// public NATS stream LEDGER, one message per event, so that downstream
 // consumers see the same subjects, headers and payloads whichever store the
-// ledger runs on: core subscribers on ledger.> get the stream's
-// re-publication, JetStream consumers read the LEDGER stream.
+// ledger runs on (the JetStream commit log or KurrentDB): core subscribers
+// on ledger.> get the stream's re-publication, JetStream consumers read
+// LEDGER.
 //
 // # Checkpoint: the stream itself
 //
@@ -18,17 +19,21 @@
 //
 // # Order, and each event once
 //
-// One goroutine publishes the records one at a time, in the source's global
-// order, each after the previous one is acknowledged. Each publish expects
-// the stream's last sequence to be the one the forwarder saw last
-// (Nats-Expected-Last-Sequence): a publish that arrives late from an earlier
+// One goroutine publishes the records in the source's global order without
+// waiting for each acknowledgement: up to Config.Window publishes are in
+// flight, and another goroutine checks their acknowledgements in order.
+// Each publish expects the stream's last sequence (Nats-Expected-Last-Sequence)
+// to be the one its predecessor gets: as the single writer, the forwarder
+// knows it is the previous expectation plus one. So the server stores a
+// publish only right after its predecessor: if one fails, every later one in
+// flight is refused too, and a publish that arrives late from an earlier
 // attempt, or one from a second forwarder, is refused rather than stored out
-// of order. Any failure (NATS down, a refused publish, the source dropping
-// its subscription) sends the forwarder back to the checkpoint after a
-// backoff; nothing is skipped. So publication is at least once, while the
-// stream stores each event once; the event id as Nats-Msg-Id lets
-// JetStream's duplicate window absorb the rest, and consumers drop
-// duplicates by id as they do with the JetStream store.
+// of order. Any failure (NATS down, a refused publish, a missing
+// acknowledgement, the source dropping its subscription) sends the forwarder
+// back to the checkpoint after a backoff; nothing is skipped. So
+// publication is at least once, while the stream stores each event once;
+// the event id as Nats-Msg-Id lets JetStream's duplicate window absorb the
+// rest, and consumers drop duplicates by id.
 package forward
 
 import (
@@ -50,12 +55,22 @@ import (
 // in the source store (decimal): the forwarder's checkpoint.
 const PositionHeader = "Ledger-Position"
 
+// SourceHeader carries, on each forwarded message, the name of the store it
+// comes from (Config.Source), so that a forwarder never resumes from a
+// position of another store.
+const SourceHeader = "Ledger-Source"
+
+// DefaultWindow is how many publishes may await their acknowledgement at
+// once when Config leaves Window zero.
+const DefaultWindow = 256
+
 // Retry backoff: the first retry waits minRetryDelay, each failure without
 // progress doubles it up to maxRetryDelay.
 const (
 	minRetryDelay = 100 * time.Millisecond
 	maxRetryDelay = 5 * time.Second
-	// requestTimeout bounds one NATS round trip.
+	// requestTimeout bounds one NATS round trip, and the wait for one
+	// publish's acknowledgement.
 	requestTimeout = 5 * time.Second
 )
 
@@ -68,8 +83,16 @@ type Source interface {
 // Config configures a Forwarder.
 type Config struct {
 	// Stream is the LEDGER stream's configuration, ensured on NATS before
-	// forwarding, as the JetStream store does.
+	// forwarding.
 	Stream jetstream.StreamConfig
+	// Source names the store the events come from ("jetstream",
+	// "kurrentdb"). Positions of different stores mean different things, so
+	// the forwarder refuses a stream whose last message came from another
+	// (ErrForeignStream). Empty names no source and checks nothing.
+	Source string
+	// Window bounds how many publishes await their acknowledgement at once
+	// (DefaultWindow when zero; 1 publishes one at a time).
+	Window int
 	// Logger receives the forwarder's log lines; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -86,15 +109,26 @@ type Forwarder struct {
 // New returns a forwarder from source to the NATS connection nc, which the
 // caller keeps and closes after Run returns.
 func New(source Source, nc *nats.Conn, cfg Config) (*Forwarder, error) {
-	js, err := natsjs.New(nc)
+	js, err := natsjs.New(nc, natsjs.WithPublishAsyncTimeout(requestTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
 	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	return &Forwarder{source: source, js: js, cfg: cfg, log: log.With("component", "forwarder")}, nil
+}
+
+// Check reads the checkpoint once and returns what would stop Run for good
+// (ErrForeignStream), or the failure to read it, so that a caller can refuse
+// to start before anything else runs.
+func (f *Forwarder) Check(ctx context.Context) error {
+	_, err := f.readCheckpoint(ctx)
+	return err
 }
 
 // Run forwards until ctx ends, then returns ctx's error. Failures of NATS or
@@ -123,43 +157,32 @@ func (f *Forwarder) Run(ctx context.Context) error {
 }
 
 // forward reads the checkpoint and publishes the source's records after it
-// until something fails. It reports whether it published any.
+// until something fails. It reports whether any publish was acknowledged.
 func (f *Forwarder) forward(ctx context.Context) (bool, error) {
 	cp, err := f.readCheckpoint(ctx)
 	if err != nil {
 		return false, err
 	}
 	f.log.Info("forwarding events to NATS", "after_position", uint64(cp.position), "stream_last_sequence", cp.lastSeq)
-	progressed := false
-	err = f.source.Subscribe(ctx, cp.position, func(rec events.Record) error {
-		if err := f.publish(ctx, rec, &cp); err != nil {
-			return err
-		}
-		progressed = true
-		return nil
-	})
-	return progressed, err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := f.startPipeline(ctx, cancel, cp.lastSeq)
+	err = f.source.Subscribe(ctx, cp.position, p.publish)
+	return p.finish(err)
 }
 
-// publish stores rec in the stream right after the message cp says is last,
-// and moves cp past it.
-func (f *Forwarder) publish(ctx context.Context, rec events.Record, cp *checkpoint) error {
+// message builds the LEDGER message of rec: the JetStream store's own
+// (jetstream.NewMsg) plus the position and source headers.
+func (f *Forwarder) message(rec events.Record) (*nats.Msg, error) {
 	if !jetstream.ValidToken(rec.Tenant) || !jetstream.ValidToken(rec.Type) {
-		return fmt.Errorf("forward: event %s at position %d: tenant %q or type %q is not a NATS subject token", rec.ID, rec.Position, rec.Tenant, rec.Type)
+		return nil, fmt.Errorf("forward: event %s at position %d: tenant %q or type %q is not a NATS subject token", rec.ID, rec.Position, rec.Tenant, rec.Type)
 	}
 	msg := jetstream.NewMsg(rec)
 	msg.Header.Set(PositionHeader, strconv.FormatUint(uint64(rec.Position), 10))
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	defer cancel()
-	ack, err := f.js.PublishMsg(ctx, msg, natsjs.WithExpectLastSequence(cp.lastSeq))
-	if err != nil {
-		return fmt.Errorf("forward: publish event %s at position %d: %w", rec.ID, rec.Position, err)
+	if f.cfg.Source != "" {
+		msg.Header.Set(SourceHeader, f.cfg.Source)
 	}
-	if !ack.Duplicate { // a duplicate is stored already: the stream did not move
-		cp.lastSeq = ack.Sequence
-	}
-	cp.position = rec.Position
-	return nil
+	return msg, nil
 }
 
 // sleep waits for d or until ctx ends, reporting whether it waited it out.

@@ -1,6 +1,7 @@
 package jetstream
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,13 @@ import (
 // startTimeout bounds how long StartEmbedded waits for the server to be ready.
 // Recovering a large store on restart is the slow part.
 const startTimeout = 30 * time.Second
+
+// DefaultMaxPayload is the largest message the embedded server takes when
+// EmbeddedConfig leaves it zero: 8 MiB, where NATS defaults to 1 MiB. One
+// append is one message, so this bounds the events one command can produce:
+// a group-inherited LicenseAssigned takes about 290 bytes, so 8 MiB holds a
+// product assigned to a group of about 28,000 members (1 MiB about 3,500).
+const DefaultMaxPayload = 8 << 20
 
 // EmbeddedConfig configures a NATS server with JetStream running inside the
 // ledger process, so that a single binary needs no external broker.
@@ -32,6 +40,10 @@ type EmbeddedConfig struct {
 	// ServerName names the server in logs and monitoring; empty lets the
 	// server use its generated id.
 	ServerName string
+	// MaxPayload is the largest message clients may publish, in bytes
+	// (DefaultMaxPayload when zero; the server allows up to 64 MiB). It
+	// bounds the size of one append (see Store.Append).
+	MaxPayload int32
 	// Logger receives the server's log lines; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -70,6 +82,7 @@ func serverOptions(cfg EmbeddedConfig) (*server.Options, error) {
 		JetStream:  true,
 		StoreDir:   cfg.StoreDir,
 		SyncAlways: cfg.SyncAlways,
+		MaxPayload: cmp.Or(cfg.MaxPayload, DefaultMaxPayload),
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
 	}

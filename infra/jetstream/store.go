@@ -1,12 +1,18 @@
 // Package jetstream implements the ledger's event store (events.Store) on NATS
 // JetStream, and can run the NATS server embedded in the ledger process.
 //
-// All tenants share one stream, LEDGER. A tenant's events are the messages
-// on ledger.<tenant>.>, and optimistic concurrency is JetStream's "expected
-// last subject sequence" check over that filter. Appends of several records
-// are atomic batches. Reads load a tenant with a batched direct get, and
-// finish long tenants with an ordered consumer; subscriptions use an ordered
-// consumer too.
+// The store keeps a commit log, the stream LEDGER_LOG: one message per
+// append, holding all the append's records (so an append is atomic by
+// construction, one concurrency check and one write), on one subject per
+// tenant, ledger-log.<tenant>. Optimistic concurrency is JetStream's
+// "expected last subject sequence" check on the tenant's subject. Reads load
+// a tenant with a batched direct get and finish long tenants with an ordered
+// consumer; subscriptions use an ordered consumer over the whole log.
+//
+// The log is the ledger's own. Downstream consumers read LEDGER, one message
+// per event on ledger.<tenant>.<Type>, which infra/forward fills from the
+// log; this package defines that stream and its messages too (NewMsg,
+// RecordFromMsg), for every writer and reader of it.
 package jetstream
 
 import (
@@ -14,43 +20,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 
 	"github.com/licensing-ledger/ledger/events"
 )
 
-// MaxAppend is the most records one Append stores: the server's default
-// limit on an atomic batch. A larger change cannot be stored atomically.
-const MaxAppend = 1000
-
 // ErrClosed is returned by calls on a store after Close.
 var ErrClosed = errors.New("jetstream: the store is closed")
+
+// ErrTooLarge is returned by Append when the records do not fit in one NATS
+// message: an append is one message, which the connection's max payload
+// bounds (8 MiB on the embedded server, often 1 MiB on an external one).
+var ErrTooLarge = errors.New("jetstream: the append does not fit in one NATS message")
 
 const (
 	// defaultTimeout bounds a server round trip when ctx has no deadline.
 	defaultTimeout = 10 * time.Second
-	// readPageSize and readPageBytes bound the direct get that starts a
-	// read (and the consumer's pulls that finish a long one); the byte bound
-	// keeps the reply well under the client's pending limits.
-	readPageSize  = 1000
-	readPageBytes = 8 << 20
 	// headerAllowance is what the headers of an appended message may take.
 	headerAllowance = 1024
-
-	directGetSubject  = "$JS.API.DIRECT.GET." + StreamName
-	batchIDHeader     = "Nats-Batch-Id"
-	batchSeqHeader    = "Nats-Batch-Sequence"
-	batchCommitHeader = "Nats-Batch-Commit"
-	statusHeader      = "Status"
-	descrHeader       = "Description"
-	numPendingHeader  = "Nats-Num-Pending"
 )
 
 // JetStream API error codes the store reacts to.
@@ -60,9 +52,6 @@ const (
 	codeWrongLastSeq       = 10071
 	codeDuplicateInProcess = 10158
 	codeWrongLastSeqBusy   = 10164
-	codeBatchIncomplete    = 10176
-	codeBatchDuplicate     = 10201
-	codeBatchTooManyFlight = 10210
 )
 
 // Store is the JetStream event store. It is safe for concurrent use.
@@ -75,9 +64,9 @@ type Store struct {
 
 var _ events.Store = (*Store)(nil)
 
-// Open returns a store over nc, creating or updating the LEDGER stream. The
-// caller keeps ownership of nc: Close leaves it open, so that one connection
-// can serve several components; close it after the store.
+// Open returns a store over nc, creating or updating the LEDGER_LOG stream.
+// The caller keeps ownership of nc: Close leaves it open, so that one
+// connection can serve several components; close it after the store.
 func Open(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (*Store, error) {
 	js, err := natsjs.New(nc)
 	if err != nil {
@@ -85,7 +74,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (*Store, error) 
 	}
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	stream, err := EnsureStream(ctx, js, cfg)
+	stream, err := EnsureLogStream(ctx, js, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -100,10 +89,13 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Append stores recs atomically at the end of the tenant's stream if it still
-// ends at expected (see events.Store). At most MaxAppend records; tenant and
-// record types must be valid tokens (see ValidToken), and nothing is sent
-// when the records are not well formed.
+// Append stores recs at the end of the tenant's stream if it still ends at
+// expected (see events.Store), as one log message. An expected position
+// inside an append is a conflict: the stream goes on after it. At most
+// MaxAppend records, and no more than fit in one message of the
+// connection's max payload (ErrTooLarge); tenant and record types must be
+// valid tokens (see ValidToken). Nothing is sent when the records are not
+// well formed.
 func (s *Store) Append(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
 	if err := s.checkOpen(); err != nil {
 		return events.Cursor{}, err
@@ -114,13 +106,16 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 	if len(recs) == 0 {
 		return expected, nil
 	}
-	msgs, err := s.appendMsgs(expected, recs)
-	if err != nil {
+	if !endsAppend(expected.Position) {
+		return events.Cursor{}, fmt.Errorf("%w: position %d is inside an append, so the tenant's stream goes on after it", events.ErrConflict, expected.Position)
+	}
+	msg := newLogMsg(tenant, expected, recs)
+	if err := s.checkSize(msg, len(recs)); err != nil {
 		return events.Cursor{}, err
 	}
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	resp, err := s.send(ctx, msgs)
+	resp, err := s.send(ctx, msg)
 	if err != nil {
 		return events.Cursor{}, err
 	}
@@ -133,7 +128,7 @@ func validateAppend(tenant string, expected events.Cursor, recs []events.Record)
 		return fmt.Errorf("jetstream: invalid tenant id %q", tenant)
 	}
 	if len(recs) > MaxAppend {
-		return fmt.Errorf("jetstream: %d records in one append; at most %d are stored atomically", len(recs), MaxAppend)
+		return fmt.Errorf("jetstream: %d records in one append; at most %d fit", len(recs), MaxAppend)
 	}
 	seen := make(map[string]struct{}, len(recs))
 	for i, rec := range recs {
@@ -176,34 +171,18 @@ func validID(id string) bool {
 	return true
 }
 
-// appendMsgs builds the messages of an append: the concurrency check on the
-// first, and atomic batch headers when there are several. Each attempt gets
-// its own batch id, so that a retry never collides with the leftovers of an
-// attempt cut short (the server keys staged batches by id).
-func (s *Store) appendMsgs(expected events.Cursor, recs []events.Record) ([]*nats.Msg, error) {
-	batchID := nuid.Next()
-	limit := int(s.nc.MaxPayload()) - headerAllowance
-	msgs := make([]*nats.Msg, len(recs))
-	for i, rec := range recs {
-		if len(rec.Data) > limit {
-			return nil, fmt.Errorf("jetstream: record %s holds %d bytes; at most %d fit in a message", rec.ID, len(rec.Data), limit)
-		}
-		msgs[i] = NewMsg(rec)
-		if len(recs) > 1 {
-			msgs[i].Header.Set(batchIDHeader, batchID)
-			msgs[i].Header.Set(batchSeqHeader, strconv.Itoa(i+1))
-		}
+// checkSize refuses a message larger than the connection accepts, before
+// sending it, with the sizes involved.
+func (s *Store) checkSize(msg *nats.Msg, records int) error {
+	limit := s.nc.MaxPayload() - headerAllowance
+	if size := int64(len(msg.Data)); size > limit {
+		return fmt.Errorf("%w: %d records take %d bytes; this connection takes at most %d (the server's max_payload less %d for headers)",
+			ErrTooLarge, records, size, limit, headerAllowance)
 	}
-	first := msgs[0].Header
-	first.Set(natsjs.ExpectedLastSubjSeqHeader, strconv.FormatUint(uint64(expected.Position), 10))
-	first.Set(natsjs.ExpectedLastSubjSeqSubjHeader, TenantFilter(recs[0].Tenant))
-	if len(recs) > 1 {
-		msgs[len(msgs)-1].Header.Set(batchCommitHeader, "1")
-	}
-	return msgs, nil
+	return nil
 }
 
-// pubResponse is the server's reply to a publish or a batch commit.
+// pubResponse is the server's reply to a publish.
 type pubResponse struct {
 	Seq       uint64    `json:"seq"`
 	Duplicate bool      `json:"duplicate"`
@@ -221,16 +200,9 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s (code %d, err_code %d)", e.Description, e.Code, e.ErrCode)
 }
 
-// send publishes all but the last message and requests the server's verdict
-// with the last one: a batch commits there, and a single record is the last.
-func (s *Store) send(ctx context.Context, msgs []*nats.Msg) (pubResponse, error) {
-	last := len(msgs) - 1
-	for _, m := range msgs[:last] {
-		if err := s.nc.PublishMsg(m); err != nil {
-			return pubResponse{}, classify("append", err)
-		}
-	}
-	reply, err := s.nc.RequestMsgWithContext(ctx, msgs[last])
+// send publishes the message and returns the server's verdict.
+func (s *Store) send(ctx context.Context, msg *nats.Msg) (pubResponse, error) {
+	reply, err := s.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
 		return pubResponse{}, classify("append", err)
 	}
@@ -246,7 +218,7 @@ func (s *Store) send(ctx context.Context, msgs []*nats.Msg) (pubResponse, error)
 // a duplicate id) is settled by looking at what the tenant's stream holds.
 func (s *Store) settle(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record, resp pubResponse) (events.Cursor, error) {
 	if resp.Error == nil && !resp.Duplicate {
-		return events.Cursor{Sequence: recs[len(recs)-1].Sequence, Position: events.Position(resp.Seq)}, nil
+		return events.Cursor{Sequence: recs[len(recs)-1].Sequence, Position: lastPosition(resp.Seq)}, nil
 	}
 	if resp.Error != nil && !mayBeRetry(resp.Error.ErrCode) {
 		return events.Cursor{}, refusal(resp.Error)
@@ -267,10 +239,10 @@ func (s *Store) settle(ctx context.Context, tenant string, expected events.Curso
 }
 
 // mayBeRetry reports whether a refusal can mean that the records are already
-// stored: the sequence check failed, or their ids were seen.
+// stored: the sequence check failed, or their id was seen.
 func mayBeRetry(code int) bool {
 	switch code {
-	case codeWrongLastSeq, codeWrongLastSeqBusy, codeBatchDuplicate, codeDuplicateInProcess:
+	case codeWrongLastSeq, codeWrongLastSeqBusy, codeDuplicateInProcess:
 		return true
 	}
 	return false
@@ -280,7 +252,7 @@ func mayBeRetry(code int) bool {
 // conditions as ErrUnavailable, anything else as a plain error.
 func refusal(e *apiError) error {
 	switch e.ErrCode {
-	case codeNotLeader, codeNoResources, codeBatchIncomplete, codeBatchTooManyFlight:
+	case codeNotLeader, codeNoResources:
 		return fmt.Errorf("%w: append: %w", events.ErrUnavailable, e)
 	}
 	return fmt.Errorf("jetstream: append refused: %w", e)
@@ -290,10 +262,11 @@ func refusal(e *apiError) error {
 var errEnough = errors.New("enough records")
 
 // alreadyStored reports whether the tenant's first len(recs) records after
-// expected are recs (by id), and if so the cursor of the last one.
+// expected are recs (by id), and if so the cursor of the last one. An
+// append is one message, so its records, if stored, are the next message.
 func (s *Store) alreadyStored(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, bool, error) {
 	stored := make([]events.Record, 0, len(recs))
-	err := s.read(ctx, tenant, expected.Position, len(recs), func(r events.Record) error {
+	_, _, err := s.directGet(ctx, s.pageAfter(tenant, expected.Position, 1), expected.Position, func(r events.Record) error {
 		stored = append(stored, r)
 		if len(stored) == len(recs) {
 			return errEnough
@@ -312,214 +285,6 @@ func (s *Store) alreadyStored(ctx context.Context, tenant string, expected event
 		}
 	}
 	return stored[len(stored)-1].Cursor(), true, nil
-}
-
-// Read calls fn for each of the tenant's records after the cursor, in order,
-// until it has delivered every record stored when the call began.
-func (s *Store) Read(ctx context.Context, tenant string, after events.Cursor, fn func(events.Record) error) error {
-	if err := s.checkOpen(); err != nil {
-		return err
-	}
-	if !ValidToken(tenant) {
-		return fmt.Errorf("jetstream: invalid tenant id %q", tenant)
-	}
-	return s.read(ctx, tenant, after.Position, readPageSize, fn)
-}
-
-// read delivers the tenant's records after the position, in order, up to
-// those stored when it began. The first page comes by batched direct get:
-// one round trip and no server-side state, the quickest way to load the
-// usual small tenant. Whatever is left after a page is read through an
-// ordered consumer: creating one costs about a millisecond, but each record
-// then costs about half as much, since direct get rebuilds every message's
-// headers on the server.
-func (s *Store) read(ctx context.Context, tenant string, after events.Position, page int, fn func(events.Record) error) error {
-	last, pending, err := s.directGet(ctx, directGetRequest{
-		Seq: uint64(after) + 1, NextFor: TenantFilter(tenant), Batch: page, MaxBytes: readPageBytes,
-	}, fn)
-	if err != nil || pending == 0 {
-		return err
-	}
-	return s.consume(ctx, tenant, last, pending, fn)
-}
-
-// directGetRequest asks for up to Batch messages on NextFor from Seq on.
-type directGetRequest struct {
-	Seq      uint64 `json:"seq"`
-	NextFor  string `json:"next_by_subj"`
-	Batch    int    `json:"batch"`
-	MaxBytes int    `json:"max_bytes"`
-}
-
-// directGet sends one batched direct get and delivers the records of the
-// reply. The server answers with the messages then a "204 EOB" status that
-// carries the last sequence sent and how many matching messages are left
-// (Nats-Num-Pending); or with a lone "404" when nothing matches.
-func (s *Store) directGet(ctx context.Context, req directGetRequest, fn func(events.Record) error) (last, pending uint64, err error) {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	// The reply is at most Batch messages and a status, so the channel never
-	// fills (SubscribeSync would allocate a 64k-slot channel on every read).
-	replies := make(chan *nats.Msg, req.Batch+1)
-	sub, err := s.nc.ChanSubscribe(s.nc.NewInbox(), replies)
-	if err != nil {
-		return 0, 0, classify("read", err)
-	}
-	defer func() { _ = sub.Unsubscribe() }()
-	body, err := json.Marshal(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := s.nc.PublishRequest(directGetSubject, sub.Subject, body); err != nil {
-		return 0, 0, classify("read", err)
-	}
-	for {
-		var msg *nats.Msg
-		select {
-		case msg = <-replies:
-		case <-ctx.Done():
-			return 0, 0, classify("read", ctx.Err())
-		}
-		if status := msg.Header.Get(statusHeader); status != "" {
-			return endOfPage(msg, status)
-		}
-		rec, err := RecordFromMsg(msg)
-		if err != nil {
-			return 0, 0, err
-		}
-		if err := fn(rec); err != nil {
-			return 0, 0, err
-		}
-	}
-}
-
-// endOfPage interprets the status message that ends a direct get reply.
-func endOfPage(msg *nats.Msg, status string) (last, pending uint64, err error) {
-	switch status {
-	case "404":
-		return 0, 0, nil
-	case "204":
-		pending, err1 := strconv.ParseUint(msg.Header.Get(numPendingHeader), 10, 64)
-		last, err2 := strconv.ParseUint(msg.Header.Get(natsjs.LastSequenceHeader), 10, 64)
-		if err := errors.Join(err1, err2); err != nil {
-			return 0, 0, fmt.Errorf("jetstream: read: malformed end of batch: %w", err)
-		}
-		return last, pending, nil
-	case "503":
-		return 0, 0, fmt.Errorf("%w: read: no responders on %s", events.ErrUnavailable, directGetSubject)
-	}
-	return 0, 0, fmt.Errorf("jetstream: read: direct get answered %s %s", status, msg.Header.Get(descrHeader))
-}
-
-// consume delivers the tenant's next count records after the stream
-// sequence through an ordered consumer.
-func (s *Store) consume(ctx context.Context, tenant string, after, count uint64, fn func(events.Record) error) error {
-	cons, err := s.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
-		FilterSubjects: []string{TenantFilter(tenant)},
-		DeliverPolicy:  natsjs.DeliverByStartSequencePolicy,
-		OptStartSeq:    after + 1,
-	})
-	if err != nil {
-		return classify("read", err)
-	}
-	it, err := cons.Messages(natsjs.PullMaxMessages(readPageSize))
-	if err != nil {
-		return classify("read", err)
-	}
-	defer s.dropConsumer(cons)
-	defer it.Stop()
-	for ; count > 0; count-- {
-		if err := s.consumeOne(ctx, it, fn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// consumeOne delivers the next record of a bounded read, which must come
-// within the default time out when ctx has no deadline.
-func (s *Store) consumeOne(ctx context.Context, it natsjs.MessagesContext, fn func(events.Record) error) error {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	return nextRecord(ctx, "read", it, fn)
-}
-
-// nextRecord waits for the iterator's next message and hands its record to
-// fn, returning fn's error as it is.
-func nextRecord(ctx context.Context, op string, it natsjs.MessagesContext, fn func(events.Record) error) error {
-	msg, err := it.Next(natsjs.NextContext(ctx))
-	if err != nil {
-		return classify(op, err)
-	}
-	rec, err := RecordFromStreamMsg(msg)
-	if err != nil {
-		return err
-	}
-	return fn(rec)
-}
-
-// dropConsumer deletes an ordered consumer from the server once it is no
-// longer used, in the background; left alone, the server would keep it for
-// five minutes and could hit its consumer limit under many reads.
-func (s *Store) dropConsumer(cons natsjs.Consumer) {
-	info := cons.CachedInfo()
-	if info == nil {
-		return
-	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
-		defer cancel()
-		_ = s.stream.DeleteConsumer(ctx, info.Name)
-	}()
-}
-
-// Subscribe calls fn for every record of every tenant after the position, in
-// global order, catching up then following live appends, until ctx ends (it
-// returns ctx.Err()), fn fails (it returns that error) or the store closes.
-// An ordered consumer carries it across reconnects.
-func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(events.Record) error) error {
-	if err := s.checkOpen(); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.life, cancel)()
-	cons, err := s.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
-		DeliverPolicy: natsjs.DeliverByStartSequencePolicy,
-		OptStartSeq:   uint64(after) + 1,
-	})
-	if err != nil {
-		return classify("subscribe", err)
-	}
-	it, err := cons.Messages()
-	if err != nil {
-		return classify("subscribe", err)
-	}
-	defer s.dropConsumer(cons)
-	defer it.Stop()
-	for {
-		err := nextRecord(ctx, "subscribe", it, fn)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
-// Head returns the position of the newest record in the store (0 if none).
-func (s *Store) Head(ctx context.Context) (events.Position, error) {
-	if err := s.checkOpen(); err != nil {
-		return 0, err
-	}
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	info, err := s.stream.Info(ctx)
-	if err != nil {
-		return 0, classify("head", err)
-	}
-	return events.Position(info.State.LastSeq), nil
 }
 
 // checkOpen refuses calls after Close.

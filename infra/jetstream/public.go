@@ -16,12 +16,15 @@ import (
 	"github.com/licensing-ledger/ledger/events"
 )
 
-// Names and subjects of the ledger stream. Writers publish on the input
-// subjects; the stream stores (and re-publishes, once stored) on the public
-// ones, so that a core-NATS subscriber on PublicSubjects only ever sees
-// events that JetStream accepted.
+// Names and subjects of LEDGER, the public stream downstream consumers
+// read: one message per event. The store keeps events in its commit log
+// (LogStreamName); a forwarder (infra/forward) publishes each into LEDGER.
+// Writers publish on the input subjects; the stream stores (and
+// re-publishes, once stored) on the public ones, so that a core-NATS
+// subscriber on PublicSubjects only ever sees events that JetStream
+// accepted.
 const (
-	// StreamName is the JetStream stream holding every tenant's events.
+	// StreamName is the public JetStream stream of every tenant's events.
 	StreamName = "LEDGER"
 	// PublicSubjects matches the stored subjects, ledger.<tenant>.<EventType>.
 	PublicSubjects = "ledger.>"
@@ -33,15 +36,17 @@ const (
 	publicPrefix          = "ledger."
 )
 
-// LedgerSequenceHeader carries a record's tenant sequence (decimal), because the
-// stream itself only numbers messages globally.
+// LedgerSequenceHeader carries a tenant sequence (decimal), because streams
+// only number messages globally: on a LEDGER message its event's, on a log
+// message its first record's.
 const LedgerSequenceHeader = "Ledger-Sequence"
 
 // DefaultDuplicates is the de-duplication window used when StreamConfig
 // leaves it zero: the server's own default.
 const DefaultDuplicates = 2 * time.Minute
 
-// StreamConfig holds the deployment choices for the LEDGER stream.
+// StreamConfig holds the deployment choices for the ledger's streams, the
+// commit log and LEDGER alike.
 type StreamConfig struct {
 	// Replicas is how many servers keep a copy (1 when zero). Use 3 in a
 	// cluster for durability; a single embedded server supports only 1.
@@ -65,15 +70,21 @@ func EnsureStream(ctx context.Context, js natsjs.JetStream, cfg StreamConfig) (n
 	return stream, nil
 }
 
-// streamConfig builds the LEDGER stream configuration.
-func streamConfig(cfg StreamConfig) natsjs.StreamConfig {
-	replicas, duplicates := cfg.Replicas, cfg.Duplicates
+// defaults returns the replicas and duplicates window to use.
+func (cfg StreamConfig) defaults() (replicas int, duplicates time.Duration) {
+	replicas, duplicates = cfg.Replicas, cfg.Duplicates
 	if replicas <= 0 {
 		replicas = 1
 	}
 	if duplicates <= 0 {
 		duplicates = DefaultDuplicates
 	}
+	return replicas, duplicates
+}
+
+// streamConfig builds the LEDGER stream configuration.
+func streamConfig(cfg StreamConfig) natsjs.StreamConfig {
+	replicas, duplicates := cfg.defaults()
 	return natsjs.StreamConfig{
 		Name:        StreamName,
 		Description: "Licensing ledger events: one ordered stream per tenant",
@@ -123,10 +134,10 @@ func TenantFilter(tenant string) string {
 // NewMsg builds the message that stores rec: published on its input subject
 // with the record's ID as Nats-Msg-Id (for de-duplication) and its tenant
 // sequence in LedgerSequenceHeader. Anything that publishes ledger events
-// into the stream uses it, so that readers get the same subject, id,
-// sequence and payload whichever writer stored an event. The caller checks
-// that tenant and type are valid tokens (see ValidToken). It adds no
-// concurrency check; the store's Append does.
+// into the stream uses it (the forwarder, whichever store the events come
+// from), so that readers get the same subject, id, sequence and payload.
+// The caller checks that tenant and type are valid tokens (see ValidToken)
+// and adds its own ordering check.
 func NewMsg(rec events.Record) *nats.Msg {
 	msg := nats.NewMsg(InputSubject(rec.Tenant, rec.Type))
 	msg.Header.Set(natsjs.MsgIDHeader, rec.ID)
@@ -138,7 +149,9 @@ func NewMsg(rec events.Record) *nats.Msg {
 // RecordFromMsg rebuilds the record a stored message holds, from a message
 // that carries JetStream's Nats-Subject and Nats-Sequence headers: a direct
 // get reply or a message re-published on PublicSubjects. Without
-// Nats-Subject it takes the message's own subject.
+// Nats-Subject it takes the message's own subject. The record's Position is
+// the message's LEDGER sequence; the store's own position of a forwarded
+// event is in its Ledger-Position header.
 func RecordFromMsg(msg *nats.Msg) (events.Record, error) {
 	subject := msg.Header.Get(natsjs.SubjectHeader)
 	if subject == "" {

@@ -1,0 +1,205 @@
+package jetstream
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensing-ledger/ledger/events"
+)
+
+const (
+	// readPageSize and readPageBytes bound the direct get that starts a
+	// read, in log messages and bytes; the byte bound keeps the reply well
+	// under the client's pending limits (the server sends at least one
+	// message, however large).
+	readPageSize  = 1000
+	readPageBytes = 8 << 20
+
+	directGetSubject = "$JS.API.DIRECT.GET." + LogStreamName
+	statusHeader     = "Status"
+	descrHeader      = "Description"
+	numPendingHeader = "Nats-Num-Pending"
+)
+
+// Read calls fn for each of the tenant's records after the cursor, in order,
+// until it has delivered every record stored when the call began.
+func (s *Store) Read(ctx context.Context, tenant string, after events.Cursor, fn func(events.Record) error) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if !ValidToken(tenant) {
+		return fmt.Errorf("jetstream: invalid tenant id %q", tenant)
+	}
+	return s.read(ctx, tenant, after.Position, fn)
+}
+
+// read delivers the tenant's records after the position, in order, up to
+// those stored when it began. The first page comes by batched direct get:
+// one round trip and no server-side state, the quickest way to load the
+// usual small tenant. Whatever is left after a page is read through an
+// ordered consumer: creating one costs about a millisecond, but each message
+// then costs less, since direct get rebuilds every message's headers on the
+// server.
+func (s *Store) read(ctx context.Context, tenant string, after events.Position, fn func(events.Record) error) error {
+	last, pending, err := s.directGet(ctx, s.pageAfter(tenant, after, readPageSize), after, fn)
+	if err != nil || pending == 0 {
+		return err
+	}
+	return s.consume(ctx, tenant, last, pending, after, fn)
+}
+
+// pageAfter asks for up to size of the tenant's log messages that may hold
+// records after the position.
+func (s *Store) pageAfter(tenant string, after events.Position, size int) directGetRequest {
+	return directGetRequest{Seq: firstSeqAfter(after), NextFor: LogSubject(tenant), Batch: size, MaxBytes: readPageBytes}
+}
+
+// directGetRequest asks for up to Batch messages on NextFor from Seq on.
+type directGetRequest struct {
+	Seq      uint64 `json:"seq"`
+	NextFor  string `json:"next_by_subj"`
+	Batch    int    `json:"batch"`
+	MaxBytes int    `json:"max_bytes"`
+}
+
+// directGet sends one batched direct get and delivers the records after the
+// position of each message of the reply. The server answers with the
+// messages then a "204 EOB" status that carries the last sequence sent and
+// how many matching messages are left (Nats-Num-Pending); or with a lone
+// "404" when nothing matches.
+func (s *Store) directGet(ctx context.Context, req directGetRequest, after events.Position, fn func(events.Record) error) (last, pending uint64, err error) {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	// The reply is at most Batch messages and a status, so the channel never
+	// fills (SubscribeSync would allocate a 64k-slot channel on every read).
+	replies := make(chan *nats.Msg, req.Batch+1)
+	sub, err := s.nc.ChanSubscribe(s.nc.NewInbox(), replies)
+	if err != nil {
+		return 0, 0, classify("read", err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	body, err := json.Marshal(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := s.nc.PublishRequest(directGetSubject, sub.Subject, body); err != nil {
+		return 0, 0, classify("read", err)
+	}
+	for {
+		var msg *nats.Msg
+		select {
+		case msg = <-replies:
+		case <-ctx.Done():
+			return 0, 0, classify("read", ctx.Err())
+		}
+		if status := msg.Header.Get(statusHeader); status != "" {
+			return endOfPage(msg, status)
+		}
+		if err := deliverDirect(msg, after, fn); err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// deliverDirect hands the records of one direct get reply to fn.
+func deliverDirect(msg *nats.Msg, after events.Position, fn func(events.Record) error) error {
+	m, err := logMsgFromDirectGet(msg)
+	if err != nil {
+		return err
+	}
+	return m.records(after, fn)
+}
+
+// endOfPage interprets the status message that ends a direct get reply.
+func endOfPage(msg *nats.Msg, status string) (last, pending uint64, err error) {
+	switch status {
+	case "404":
+		return 0, 0, nil
+	case "204":
+		pending, err1 := strconv.ParseUint(msg.Header.Get(numPendingHeader), 10, 64)
+		last, err2 := strconv.ParseUint(msg.Header.Get(natsjs.LastSequenceHeader), 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
+			return 0, 0, fmt.Errorf("jetstream: read: malformed end of batch: %w", err)
+		}
+		return last, pending, nil
+	case "503":
+		return 0, 0, fmt.Errorf("%w: read: no responders on %s", events.ErrUnavailable, directGetSubject)
+	}
+	return 0, 0, fmt.Errorf("jetstream: read: direct get answered %s %s", status, msg.Header.Get(descrHeader))
+}
+
+// consume delivers the records after the position of the tenant's next
+// count log messages after the stream sequence, through an ordered
+// consumer.
+func (s *Store) consume(ctx context.Context, tenant string, afterSeq, count uint64, after events.Position, fn func(events.Record) error) error {
+	cons, err := s.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
+		FilterSubjects: []string{LogSubject(tenant)},
+		DeliverPolicy:  natsjs.DeliverByStartSequencePolicy,
+		OptStartSeq:    afterSeq + 1,
+	})
+	if err != nil {
+		return classify("read", err)
+	}
+	it, err := cons.Messages(s.pullLimits(readPageSize))
+	if err != nil {
+		return classify("read", err)
+	}
+	defer s.dropConsumer(cons)
+	defer it.Stop()
+	for ; count > 0; count-- {
+		if err := s.consumeOne(ctx, it, after, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pullLimits bounds what a consumer's iterator buffers: messages of one
+// append can be as large as the connection's max payload, so the byte
+// limit leaves room for the largest on top of a page.
+func (s *Store) pullLimits(msgs int) natsjs.PullMessagesOpt {
+	return natsjs.PullMaxMessagesWithBytesLimit(msgs, readPageBytes+int(s.nc.MaxPayload()))
+}
+
+// consumeOne delivers the records of the next message of a bounded read,
+// which must come within the default time out when ctx has no deadline.
+func (s *Store) consumeOne(ctx context.Context, it natsjs.MessagesContext, after events.Position, fn func(events.Record) error) error {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	return nextRecords(ctx, "read", it, after, fn)
+}
+
+// nextRecords waits for the iterator's next log message and hands its
+// records after the position to fn, returning fn's error as it is.
+func nextRecords(ctx context.Context, op string, it natsjs.MessagesContext, after events.Position, fn func(events.Record) error) error {
+	msg, err := it.Next(natsjs.NextContext(ctx))
+	if err != nil {
+		return classify(op, err)
+	}
+	m, err := logMsgFromConsumer(msg)
+	if err != nil {
+		return err
+	}
+	return m.records(after, fn)
+}
+
+// dropConsumer deletes an ordered consumer from the server once it is no
+// longer used, in the background; left alone, the server would keep it for
+// five minutes and could hit its consumer limit under many reads.
+func (s *Store) dropConsumer(cons natsjs.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+		defer cancel()
+		_ = s.stream.DeleteConsumer(ctx, info.Name)
+	}()
+}

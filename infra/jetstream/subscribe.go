@@ -1,0 +1,68 @@
+package jetstream
+
+import (
+	"context"
+
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensing-ledger/ledger/events"
+)
+
+// subscribePull is how many log messages a subscription's iterator asks for
+// at a time (the client's default).
+const subscribePull = 500
+
+// Subscribe calls fn for every record of every tenant after the position, in
+// global order, catching up then following live appends, until ctx ends (it
+// returns ctx.Err()), fn fails (it returns that error) or the store closes.
+// An ordered consumer over the log carries it across reconnects; from a
+// position inside an append, it re-reads that append and skips the records
+// up to the position.
+func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(events.Record) error) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)()
+	cons, err := s.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
+		DeliverPolicy: natsjs.DeliverByStartSequencePolicy,
+		OptStartSeq:   firstSeqAfter(after),
+	})
+	if err != nil {
+		return classify("subscribe", err)
+	}
+	it, err := cons.Messages(s.pullLimits(subscribePull))
+	if err != nil {
+		return classify("subscribe", err)
+	}
+	defer s.dropConsumer(cons)
+	defer it.Stop()
+	for {
+		err := nextRecords(ctx, "subscribe", it, after, fn)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// Head returns the position of the newest record in the store (0 if none):
+// the end of the log's last append.
+func (s *Store) Head(ctx context.Context) (events.Position, error) {
+	if err := s.checkOpen(); err != nil {
+		return 0, err
+	}
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, classify("head", err)
+	}
+	if info.State.LastSeq == 0 {
+		return 0, nil
+	}
+	return lastPosition(info.State.LastSeq), nil
+}
