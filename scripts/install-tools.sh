@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the build and the tests need beyond Go itself:
-# protoc (Debian's protobuf-compiler) and protoc-gen-go at the version of
-# google.golang.org/protobuf pinned in go.mod. Safe to run again.
+# protoc (Debian's protobuf-compiler), protoc-gen-go at the version of
+# google.golang.org/protobuf pinned in go.mod, and the nats-server binary at
+# the version of github.com/nats-io/nats-server/v2 pinned in go.mod (the
+# e2e tests run it as an external server). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v protoc >/dev/null 2>&1; then
@@ -12,5 +14,9 @@ fi
 version=$(go list -m -f '{{.Version}}' google.golang.org/protobuf)
 gobin="$(go env GOPATH)/bin"
 if ! "$gobin/protoc-gen-go" --version 2>/dev/null | grep -q "${version}"; then
-  go install "google.golang.org/protobuf/cmd/protoc-gen-go@${version}"
+  GOBIN="$gobin" go install "google.golang.org/protobuf/cmd/protoc-gen-go@${version}"
+fi
+nats_version=$(go list -m -f '{{.Version}}' github.com/nats-io/nats-server/v2)
+if ! "$gobin/nats-server" --version 2>/dev/null | grep -q "${nats_version}"; then
+  GOBIN="$gobin" go install "github.com/nats-io/nats-server/v2@${nats_version}"
 fi
