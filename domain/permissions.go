@@ -27,10 +27,11 @@ type rule struct {
 }
 
 var (
+	// Managing licenses and requests is one capability (T3): the administrators
+	// and every partner role that manages a customer's licenses.
 	licenseManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
 	directoryManagers    = []Role{GlobalAdministrator, UserAdministrator, AdminAgent, UserManagementAdmin}
 	subscriptionManagers = []Role{GlobalAdministrator, AdminAgent, SalesAgent}
-	requestManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, AdminAgent}
 	delegationManagers   = []Role{GlobalAdministrator}
 	// licenseReaders read the live views; GlobalReader reads, never writes.
 	licenseReaders = append(slices.Clone(licenseManagers), GlobalReader)
@@ -64,11 +65,11 @@ var permissions = map[string]rule{
 	"RevokeGroupLicense":    {roles: licenseManagers},
 
 	"RequestLicense":          {members: true},
-	"ApproveRequest":          {roles: requestManagers},
-	"DenyRequest":             {roles: requestManagers},
-	"ShareRequest":            {roles: requestManagers},
-	"ConfigureRequestProcess": {roles: requestManagers},
-	"SetSelfServicePolicy":    {roles: requestManagers},
+	"ApproveRequest":          {roles: licenseManagers},
+	"DenyRequest":             {roles: licenseManagers},
+	"ShareRequest":            {roles: licenseManagers},
+	"ConfigureRequestProcess": {roles: licenseManagers},
+	"SetSelfServicePolicy":    {roles: licenseManagers},
 	"ExpireRequests":          {system: true},
 
 	QueryLicenses:     {roles: licenseReaders},

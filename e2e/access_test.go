@@ -103,20 +103,6 @@ var t3 = map[string][]string{
 // license for a guest, which only a Global Administrator assigns (T3).
 var guestAssignment = []string{rGA}
 
-// t3Undecided lists the cells where domain/permissions.go answers otherwise
-// than t3, reported to the lead and not decided yet: T3 can be read either
-// way. The test accepts either answer there and logs which it got. Deciding
-// a cell removes it here, and changes t3 or the permission table.
-var t3Undecided = map[string][]string{
-	// permissions.go: requests are managed by the administrators and
-	// AdminAgent only, though all four partner roles manage licenses.
-	"ApproveRequest":          {rHelpdesk, rSales, rUserMgmt},
-	"DenyRequest":             {rHelpdesk, rSales, rUserMgmt},
-	"ShareRequest":            {rHelpdesk, rSales, rUserMgmt},
-	"ConfigureRequestProcess": {rHelpdesk, rSales, rUserMgmt},
-	"SetSelfServicePolicy":    {rHelpdesk, rSales, rUserMgmt},
-}
-
 // accessor is one principal of the matrix.
 type accessor struct {
 	label string // who, and through what
@@ -264,7 +250,6 @@ func TestT3_AccessMatrix(t *testing.T) {
 // anonymousMalformed: a caller without a token learns nothing, not even
 // that its query is malformed: every route answers 401 first.
 func anonymousMalformed(t *testing.T, l *ledgerd) {
-	knownBug(t, bugValidatedBeforeAuthenticated)
 	for _, path := range []string{"/requests?status=bogus", "/history", "/state?asOf=yesterday", "/reports/nope", "/reports/seats?format=xml"} {
 		r := accessSend(t, l, accessQuery(path, path), accessor{label: "no token"})
 		assert.Equal(t, http.StatusUnauthorized, r.Status, "GET %s without a token: %s", path, r.Raw)
@@ -294,8 +279,8 @@ func accessSend(t *testing.T, l *ledgerd, ac access, a accessor) response {
 
 // accessMatrix collects the cells that differ from t3.
 type accessMatrix struct {
-	differences, undecided []string
-	cells                  int
+	differences []string
+	cells       int
 }
 
 // check compares one answer with what t3 says of it.
@@ -312,12 +297,7 @@ func (m *accessMatrix) check(t *testing.T, action string, a accessor, r response
 		assert.Equal(t, "401 Unauthorized", got, "%s: %s", cell, r.Raw)
 	case slices.Contains(allowed, a.role) == (r.Status == http.StatusForbidden || r.Status == http.StatusUnauthorized):
 		want := map[bool]string{true: "allowed", false: "refused"}[slices.Contains(allowed, a.role)]
-		line := fmt.Sprintf("%s: T3 says %s, got %s (%s)", cell, want, got, detail)
-		if slices.Contains(t3Undecided[action], a.role) {
-			m.undecided = append(m.undecided, line)
-		} else {
-			m.differences = append(m.differences, line)
-		}
+		m.differences = append(m.differences, fmt.Sprintf("%s: T3 says %s, got %s (%s)", cell, want, got, detail))
 	case r.Status == http.StatusForbidden:
 		assert.Equal(t, "Forbidden", r.Code(), cell)
 		assert.True(t, namesARole(detail, allowed, a), "%s: the refusal names a role that would do: %q", cell, detail)
@@ -341,13 +321,9 @@ func namesARole(detail string, allowed []string, a accessor) bool {
 	return slices.Equal(allowed, t3TenantUsers) && strings.Contains(detail, "users of tenant")
 }
 
-// report fails the test with every difference from t3, and logs the cells
-// still undecided.
+// report fails the test with every difference from t3.
 func (m *accessMatrix) report(t *testing.T) {
 	t.Logf("%d cells checked", m.cells)
-	if len(m.undecided) > 0 {
-		t.Logf("%d cells undecided (t3Undecided), answered:\n%s", len(m.undecided), strings.Join(m.undecided, "\n"))
-	}
 	if len(m.differences) > 0 {
 		t.Errorf("%d cells differ from T3:\n%s", len(m.differences), strings.Join(m.differences, "\n"))
 	}

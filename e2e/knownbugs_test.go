@@ -23,10 +23,6 @@ const (
 	// the sender, so anyone with a token, from any tenant, who sends a used
 	// key gets that command's events (T1, T3).
 	bugReplayBeforeAuthorize = "B2 replay before authorization (ledger/service.go attempt)"
-	// bugValidatedBeforeAuthenticated: some queries check their parameters
-	// before the bearer token, so a caller without a valid token gets 400
-	// or 404 instead of 401 (T3).
-	bugValidatedBeforeAuthenticated = "B3 parameters checked before the token (infra/httpapi/queries.go listRequests; infra/httpapi/audit.go state, history, report)"
 )
 
 // knownBug skips the test while the bug is not fixed, unless

@@ -62,11 +62,16 @@ func Load(path string) (*Authenticator, error) {
 // New builds an Authenticator from a parsed file.
 func New(f File) (*Authenticator, error) {
 	a := &Authenticator{}
+	owner := map[[sha256.Size]byte]string{}
 	for i, e := range f.Principals {
 		en, err := parseEntry(e)
 		if err != nil {
 			return nil, fmt.Errorf("principal %d (%q): %w", i+1, e.ID, err)
 		}
+		if other, dup := owner[en.hash]; dup {
+			return nil, fmt.Errorf("principal %d (%q) has the same token as %q: a token names one principal", i+1, e.ID, other)
+		}
+		owner[en.hash] = e.ID
 		a.entries = append(a.entries, en)
 	}
 	return a, nil

@@ -112,9 +112,6 @@ func TestMalformedEntriesAreRefused(t *testing.T) {
 // TestATokenNamesOnePrincipal: a token two entries share would let its
 // holder in as either; the file is refused instead.
 func TestATokenNamesOnePrincipal(t *testing.T) {
-	if os.Getenv("LEDGER_KNOWN_BUGS") != "1" {
-		t.Skip("known bug, reported, not fixed yet: B4 a token shared by two entries is accepted, and the last entry wins; LEDGER_KNOWN_BUGS=1 runs this test")
-	}
 	f := principals()
 	f.Principals = append(f.Principals, auth.Entry{ID: "user", Tenant: "contoso", TokenSHA256: sha256Hex(clearToken)})
 	_, err := auth.New(f)
