@@ -26,8 +26,7 @@ import (
 type config struct {
 	data           string
 	listen         string
-	natsListen     string
-	natsURL        string
+	nats           natsConfig
 	store          string
 	kurrentdbURL   string
 	authFile       string
@@ -43,8 +42,14 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
 	fs.StringVar(&c.data, "data", "./data", "directory for the embedded NATS store and the generated auth file")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP API address")
-	fs.StringVar(&c.natsListen, "nats-listen", "127.0.0.1:4222", "address where the embedded NATS server accepts clients (empty: in-process only)")
-	fs.StringVar(&c.natsURL, "nats-url", "", "use this external NATS server or cluster instead of the embedded one")
+	fs.StringVar(&c.nats.listen, "nats-listen", "127.0.0.1:4222", "address where the embedded NATS server accepts clients, read-only (empty: in-process only)")
+	fs.StringVar(&c.nats.url, "nats-url", "", "use this external NATS server or cluster instead of the embedded one")
+	fs.StringVar(&c.nats.creds, "nats-creds", "", "external NATS: user credentials file (JWT and nkey seed)")
+	fs.StringVar(&c.nats.nkey, "nats-nkey", "", "external NATS: nkey seed file")
+	fs.StringVar(&c.nats.user, "nats-user", "", "external NATS: user name (password from $LEDGER_NATS_PASSWORD)")
+	fs.StringVar(&c.nats.tlsCA, "nats-tls-ca", "", "external NATS: CA certificate file that signs the server's certificate")
+	fs.StringVar(&c.nats.tlsCert, "nats-tls-cert", "", "external NATS: client certificate file, for mutual TLS")
+	fs.StringVar(&c.nats.tlsKey, "nats-tls-key", "", "external NATS: client key file, for mutual TLS")
 	fs.StringVar(&c.store, "store", storeJetStream, "event store: jetstream (NATS JetStream) or kurrentdb (KurrentDB, events forwarded to NATS)")
 	fs.StringVar(&c.kurrentdbURL, "kurrentdb-url", "", "KurrentDB connection string for --store kurrentdb, e.g. esdb://localhost:2113?tls=false")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals file (default: <data>/principals.json, created with an admin token if missing)")
@@ -59,7 +64,32 @@ func parseFlags(args []string) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
-	return c, c.checkStore()
+	c.nats.password = os.Getenv("LEDGER_NATS_PASSWORD")
+	return c, errors.Join(c.checkStore(), c.checkNATS())
+}
+
+// checkNATS refuses NATS flags that cannot work together.
+func (c config) checkNATS() error {
+	n := c.nats
+	external := n.creds != "" || n.nkey != "" || n.user != "" || n.tlsCA != "" || n.tlsCert != ""
+	switch {
+	case n.url == "" && external:
+		return errors.New("--nats-creds, --nats-nkey, --nats-user and --nats-tls-* are for an external NATS: add --nats-url")
+	case n.url != "" && c.syncAlways:
+		return errors.New("--sync sets the embedded server; on an external NATS set jetstream { sync_interval: always } in its configuration")
+	case (n.tlsCert == "") != (n.tlsKey == ""):
+		return errors.New("--nats-tls-cert and --nats-tls-key go together")
+	case btoi(n.creds != "")+btoi(n.nkey != "")+btoi(n.user != "") > 1:
+		return errors.New("choose one of --nats-creds, --nats-nkey and --nats-user")
+	}
+	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // checkStore refuses a store choice ledgerd cannot open, before anything

@@ -16,11 +16,9 @@ import (
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
-	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/licensing-ledger/ledger/ledger"
 	"github.com/licensing-ledger/ledger/projections"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
-	"github.com/nats-io/nats.go"
 )
 
 // run wires the ledger together and serves until ctx ends or a component
@@ -102,33 +100,6 @@ func loadAuth(cfg config, log *slog.Logger) (*auth.Authenticator, error) {
 		log.Info("principals loaded", "file", path)
 	}
 	return a, err
-}
-
-// connectNATS connects to the external NATS given by --nats-url, or starts
-// the embedded server and connects in process.
-func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
-	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1)}
-	if cfg.natsURL != "" {
-		nc, err := nats.Connect(cfg.natsURL, opts...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", cfg.natsURL, err)
-		}
-		log.Info("using external NATS", "url", cfg.natsURL, "max_payload", nc.MaxPayload())
-		return nc, nc.Close, nil
-	}
-	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{
-		StoreDir: filepath.Join(cfg.data, "nats"), Listen: cfg.natsListen, SyncAlways: cfg.syncAlways, ServerName: "ledgerd", Logger: log,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	nc, err := nats.Connect("", append(opts, nats.InProcessServer(ns))...)
-	if err != nil {
-		ns.Shutdown()
-		return nil, nil, err
-	}
-	log.Info("embedded NATS with JetStream running", "data", cfg.data, "clients", cfg.natsListen, "fsync_every_event", cfg.syncAlways, "max_payload", nc.MaxPayload())
-	return nc, func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
 }
 
 // waitForReadModels rebuilds the read models before the API opens, so that

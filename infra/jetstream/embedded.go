@@ -44,6 +44,11 @@ type EmbeddedConfig struct {
 	// (DefaultMaxPayload when zero; the server allows up to 64 MiB). It
 	// bounds the size of one append (see Store.Append).
 	MaxPayload int32
+	// LedgerPassword, when set, turns authentication on: the ledger connects
+	// as LedgerUser with it (see ConnectOption), and every client without
+	// credentials may only read (subscriberPermissions). Empty leaves the
+	// server open, for tests.
+	LedgerPassword string
 	// Logger receives the server's log lines; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -85,6 +90,9 @@ func serverOptions(cfg EmbeddedConfig) (*server.Options, error) {
 		MaxPayload: cmp.Or(cfg.MaxPayload, DefaultMaxPayload),
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
+	}
+	if cfg.LedgerPassword != "" {
+		authOptions(opts, cfg.LedgerPassword)
 	}
 	if cfg.Listen == "" {
 		return opts, nil

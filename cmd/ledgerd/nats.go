@@ -1,0 +1,108 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/nats-io/nats.go"
+)
+
+// natsConfig is how ledgerd reaches NATS: the embedded server, or an
+// external one with the credentials and TLS its deployment uses.
+type natsConfig struct {
+	url      string // external server; empty: embedded
+	listen   string // embedded server's client address
+	creds    string // external: a user credentials file (JWT + nkey seed)
+	nkey     string // external: an nkey seed file
+	user     string // external: user name, with password
+	password string
+	tlsCA    string // external: CA certificate file to verify the server
+	tlsCert  string // external: client certificate and key files (mutual TLS)
+	tlsKey   string
+}
+
+// connectNATS connects to the external NATS given by --nats-url, or starts
+// the embedded server and connects in process.
+func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
+	if cfg.nats.url != "" {
+		return connectExternal(cfg.nats, log)
+	}
+	return startEmbedded(cfg, log)
+}
+
+// connectExternal connects to an external server or cluster.
+func connectExternal(c natsConfig, log *slog.Logger) (*nats.Conn, func(), error) {
+	opts := append(baseOptions(), externalOptions(c)...)
+	nc, err := nats.Connect(c.url, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", c.url, err)
+	}
+	log.Info("using external NATS", "url", c.url, "tls", nc.TLSRequired() || c.tlsCA != "", "max_payload", nc.MaxPayload())
+	return nc, nc.Close, nil
+}
+
+// externalOptions translates the credential and TLS flags into options.
+func externalOptions(c natsConfig) []nats.Option {
+	var opts []nats.Option
+	switch {
+	case c.creds != "":
+		opts = append(opts, nats.UserCredentials(c.creds))
+	case c.nkey != "":
+		if o, err := nats.NkeyOptionFromSeed(c.nkey); err == nil {
+			opts = append(opts, o)
+		} else {
+			opts = append(opts, func(*nats.Options) error { return fmt.Errorf("nkey seed %s: %w", c.nkey, err) })
+		}
+	case c.user != "":
+		opts = append(opts, nats.UserInfo(c.user, c.password))
+	}
+	if c.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(c.tlsCA))
+	}
+	if c.tlsCert != "" {
+		opts = append(opts, nats.ClientCert(c.tlsCert, c.tlsKey))
+	}
+	return opts
+}
+
+// startEmbedded runs NATS in the process. Only ledgerd itself may write:
+// it connects with a password made anew at each start that never leaves the
+// process, and any other client is a read-only subscriber.
+func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
+	password, err := randomPassword()
+	if err != nil {
+		return nil, nil, err
+	}
+	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{
+		StoreDir: filepath.Join(cfg.data, "nats"), Listen: cfg.nats.listen, SyncAlways: cfg.syncAlways,
+		ServerName: "ledgerd", Logger: log, LedgerPassword: password,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := append(baseOptions(), nats.InProcessServer(ns), nats.UserInfo(jetstream.LedgerUser, password))
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		ns.Shutdown()
+		return nil, nil, err
+	}
+	log.Info("embedded NATS with JetStream running", "data", cfg.data, "clients", cfg.nats.listen,
+		"client_access", "read-only", "fsync_every_event", cfg.syncAlways, "max_payload", nc.MaxPayload())
+	return nc, func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
+}
+
+func baseOptions() []nats.Option {
+	return []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1)}
+}
+
+func randomPassword() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
