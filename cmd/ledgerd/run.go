@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 	"log/slog"
 	"net"
 	"net/http"
@@ -53,13 +56,27 @@ func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, lo
 		return err
 	}
 	defer store.Close()
-	return serveLedger(ctx, cfg, store, cat, authn, log)
+	snapshots, err := openSnapshots(ctx, cfg, nc)
+	if err != nil {
+		return err
+	}
+	return serveLedger(ctx, cfg, store, snapshots, cat, authn, log)
+}
+
+// openSnapshots opens the bucket of tenants' snapshots on the ledger's NATS,
+// whichever store holds the events: snapshots are a cache beside them.
+func openSnapshots(ctx context.Context, cfg config, nc *nats.Conn) (events.SnapshotStore, error) {
+	js, err := natsjs.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	return jetstream.OpenSnapshots(ctx, js, cfg.replicas)
 }
 
 // serveLedger rebuilds the read models from the store, then runs the
 // command service and the HTTP API until ctx ends.
-func serveLedger(ctx context.Context, cfg config, store events.Store, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
-	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log})
+func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots events.SnapshotStore, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
+	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots})
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, licenses, requests)
 	runCtx, cancel := context.WithCancel(ctx)
