@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/licensing-ledger/ledger/infra/jetstream"
-	"github.com/nats-io/nats.go"
-	natsjs "github.com/nats-io/nats.go/jetstream"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,9 +16,12 @@ import (
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
+	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/licensing-ledger/ledger/ledger"
 	"github.com/licensing-ledger/ledger/projections"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
 )
 
 // run wires the ledger together and serves until ctx ends or a component
