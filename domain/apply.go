@@ -87,11 +87,12 @@ func (s *State) Apply(e *ledgerv1.Event) {
 	}
 }
 
+// applyUserRegistered adds the user. Their groups and licenses stay nil
+// until they get one: a tenant holds many users, most in few groups.
 func (s *State) applyUserRegistered(e *ledgerv1.UserRegistered) {
 	s.Users[e.UserId] = &User{
 		ID: e.UserId, DisplayName: e.DisplayName, Email: e.Email,
-		UsageLocation: e.UsageLocation, Guest: e.Guest,
-		Groups: map[string]bool{}, Licenses: map[string]*License{},
+		UsageLocation: s.intern(e.UsageLocation), Guest: e.Guest,
 	}
 }
 
@@ -117,6 +118,9 @@ func (s *State) applyMembership(groupID, userID string, member bool) {
 		return
 	}
 	if member {
+		if u.Groups == nil {
+			u.Groups = map[string]bool{}
+		}
 		g.Members[userID], u.Groups[groupID] = true, true
 		return
 	}
@@ -139,15 +143,22 @@ func (s *State) applyLicenseAssigned(e *ledgerv1.LicenseAssigned) {
 	}
 	l := u.Licenses[e.ProductId]
 	if l == nil {
-		l = &License{ProductID: e.ProductId, Groups: map[string][]string{}}
-		u.Licenses[e.ProductId] = l
-		s.holders[e.ProductId]++
+		if u.Licenses == nil {
+			u.Licenses = map[string]*License{}
+		}
+		pid := s.intern(e.ProductId)
+		l = &License{ProductID: pid}
+		u.Licenses[pid] = l
+		s.holders[pid]++
 	}
 	if e.GroupId == "" {
 		l.Direct, l.DirectDisabled = true, e.DisabledPlans
-	} else {
-		l.Groups[e.GroupId] = e.DisabledPlans
+		return
 	}
+	if l.Groups == nil {
+		l.Groups = map[string][]string{}
+	}
+	l.Groups[e.GroupId] = e.DisabledPlans
 }
 
 func (s *State) applyLicenseRemoved(e *ledgerv1.LicenseRemoved) {

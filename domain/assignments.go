@@ -146,6 +146,9 @@ func (d decider) checkRemoval(u *User, productID string, after *License) *Violat
 // are checked in order, so that the refusal is the same on every run.
 func (d decider) checkRemovals(u *User, changes map[string]*License) *Violation {
 	cat := d.c.Catalog
+	if switchesOffNothingRequired(u, changes, cat) {
+		return nil
+	}
 	was := cat.MissingDependencies(keys(d.s.EnabledPlans(u, cat)))
 	missing := cat.MissingDependencies(enabledWith(u, changes, cat))
 	for _, plan := range sortedKeys(missing) {
@@ -156,6 +159,41 @@ func (d decider) checkRemovals(u *User, changes map[string]*License) *Violation 
 		}
 	}
 	return nil
+}
+
+// switchesOffNothingRequired reports whether the changes switch no plan
+// on and switch off only plans that none of the user's plans depends on.
+// Such changes cannot leave a plan without its dependency, so checkRemovals
+// need not compute the user's plans: the common case of removing a license
+// is then cheap.
+func switchesOffNothingRequired(u *User, changes map[string]*License, cat *catalog.Catalog) bool {
+	for pid, after := range changes {
+		plans, ok := cat.PlansOf(pid)
+		if !ok {
+			return false
+		}
+		cur := u.Licenses[pid]
+		for _, plan := range plans {
+			before := cur != nil && pathEnables(cur, plan)
+			now := after != nil && pathEnables(after, plan)
+			if (now && !before) || (before && !now && enablesAny(u, cat.DependentsOf(plan), cat)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// enablesAny reports whether the user has any of the plans on.
+func enablesAny(u *User, plans []string, cat *catalog.Catalog) bool {
+	for _, plan := range plans {
+		for _, l := range u.Licenses {
+			if all, _ := cat.PlansOf(l.ProductID); slices.Contains(all, plan) && pathEnables(l, plan) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // enabledWith returns the plans the user would have on with some of their

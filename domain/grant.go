@@ -16,14 +16,23 @@ type grants struct {
 	d decider
 	// seats taken per product by the grants planned so far.
 	seats map[string]int
-	// plans switched on per user by the grants planned so far.
-	plans map[string]map[string]bool
+	// planned lists the grants planned so far, for the plans they switch
+	// on; a decision plans a few, so a list beats a map of sets.
+	planned []plannedGrant
 	// held marks user/product pairs granted by the plan so far.
 	held map[[2]string]bool
 }
 
+// plannedGrant is one grant of the plan: a user gets the product's plans
+// but the disabled ones.
+type plannedGrant struct {
+	user     string
+	plans    []string
+	disabled []string
+}
+
 func (d decider) newGrants() *grants {
-	return &grants{d: d, seats: map[string]int{}, plans: map[string]map[string]bool{}, held: map[[2]string]bool{}}
+	return &grants{d: d, seats: map[string]int{}, held: map[[2]string]bool{}}
 }
 
 // holds reports whether the user holds the product, in the state or the plan.
@@ -80,18 +89,19 @@ func (g *grants) checkPlans(u *User, p catalog.Product, disabled []string) *Viol
 			on[plan] = true
 		}
 	}
-	enabled := keys(on)
+	if len(added) == 0 {
+		return nil // nothing switched on: nothing can conflict or lack a dependency
+	}
 	cat := g.d.c.Catalog
-	for _, pair := range cat.Conflicts(enabled) {
+	for _, pair := range cat.ConflictsIn(on) {
 		if slices.Contains(added, pair[0]) || slices.Contains(added, pair[1]) {
 			return &Violation{Subject: u.ID, Code: CodeMutuallyExclusive, Detail: fmt.Sprintf(
 				"service plans %s and %s are mutually exclusive: %s would get both with %s; switch one off or remove the license that holds the other",
 				pair[0], pair[1], u.ID, p.Name)}
 		}
 	}
-	missing := cat.MissingDependencies(enabled)
 	for _, plan := range added {
-		if deps := missing[plan]; len(deps) > 0 {
+		if deps := cat.MissingFor(plan, on); len(deps) > 0 {
 			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
 				"service plan %s of %s needs %s, which %s would not have on; turn it on or switch %s off",
 				plan, p.Name, strings.Join(deps, ", "), u.ID, plan)}
@@ -103,8 +113,15 @@ func (g *grants) checkPlans(u *User, p catalog.Product, disabled []string) *Viol
 // enabled returns the plans the user has on, planned grants included.
 func (g *grants) enabled(u *User) map[string]bool {
 	on := g.d.s.EnabledPlans(u, g.d.c.Catalog)
-	for plan := range g.plans[u.ID] {
-		on[plan] = true
+	for _, pg := range g.planned {
+		if pg.user != u.ID {
+			continue
+		}
+		for _, plan := range pg.plans {
+			if !slices.Contains(pg.disabled, plan) {
+				on[plan] = true
+			}
+		}
 	}
 	return on
 }
@@ -115,14 +132,7 @@ func (g *grants) take(u *User, p catalog.Product, disabled []string) {
 		g.seats[p.ID]++
 		g.held[[2]string{u.ID, p.ID}] = true
 	}
-	if g.plans[u.ID] == nil {
-		g.plans[u.ID] = map[string]bool{}
-	}
-	for _, plan := range p.ServicePlans {
-		if !slices.Contains(disabled, plan) {
-			g.plans[u.ID][plan] = true
-		}
-	}
+	g.planned = append(g.planned, plannedGrant{user: u.ID, plans: p.ServicePlans, disabled: disabled})
 }
 
 func (g *grants) countViolation(subject string, p catalog.Product, needed int) *Violation {

@@ -34,7 +34,9 @@ func DecodeState(data []byte) (*State, error) {
 	return s, nil
 }
 
-// fillMaps replaces the nil maps gob leaves for empty ones.
+// fillMaps replaces the nil maps gob leaves for empty ones (users' groups
+// and licenses stay nil, as Apply leaves them) and interns the ids that
+// Apply interns.
 func (s *State) fillMaps() {
 	fresh := NewState(s.Tenant)
 	if s.Users == nil {
@@ -56,17 +58,8 @@ func (s *State) fillMaps() {
 		s.SelfServiceAllowed = fresh.SelfServiceAllowed
 	}
 	for _, u := range s.Users {
-		if u.Groups == nil {
-			u.Groups = map[string]bool{}
-		}
-		if u.Licenses == nil {
-			u.Licenses = map[string]*License{}
-		}
-		for _, l := range u.Licenses {
-			if l.Groups == nil {
-				l.Groups = map[string][]string{}
-			}
-		}
+		u.UsageLocation = s.intern(u.UsageLocation)
+		s.internLicenses(u)
 	}
 	for _, g := range s.Groups {
 		if g.Members == nil {
@@ -76,6 +69,20 @@ func (s *State) fillMaps() {
 			g.Licenses = map[string][]string{}
 		}
 	}
+}
+
+// internLicenses makes the user's licenses name their product with the
+// state's copy of its id.
+func (s *State) internLicenses(u *User) {
+	if len(u.Licenses) == 0 {
+		return
+	}
+	licenses := make(map[string]*License, len(u.Licenses))
+	for pid, l := range u.Licenses {
+		l.ProductID = s.intern(pid)
+		licenses[l.ProductID] = l
+	}
+	u.Licenses = licenses
 }
 
 // countHolders derives the per-product holder counts from the users.

@@ -25,6 +25,9 @@ type State struct {
 	// holders counts, per product, the users holding it by any path: each
 	// holder uses one seat (A6).
 	holders map[string]int
+	// names holds one copy of each product id and country the users'
+	// licenses and locations name (see intern).
+	names map[string]string
 }
 
 // User is a member or guest of the tenant's directory.
@@ -34,8 +37,9 @@ type User struct {
 	Email         string
 	UsageLocation string
 	Guest         bool
-	Groups        map[string]bool
-	// Licenses by product id.
+	// Groups the user is a member of; nil until they join one.
+	Groups map[string]bool
+	// Licenses by product id; nil until they get one.
 	Licenses map[string]*License
 }
 
@@ -46,7 +50,7 @@ type License struct {
 	// DirectDisabled are the plans switched off on the direct assignment.
 	DirectDisabled []string
 	// Groups maps each group the license is inherited from to the plans it
-	// switches off.
+	// switches off; nil when it is inherited from none.
 	Groups map[string][]string
 }
 
@@ -121,6 +125,22 @@ func NewState(tenant string) *State {
 	}
 }
 
+// intern returns the state's copy of v, a product id or a country: the
+// events decode a new string each time, and a tenant's thousands of
+// licenses would otherwise each keep their own copy of the same few ids.
+// Only short strings from a bounded set (the catalog's products, the
+// countries) are interned.
+func (s *State) intern(v string) string {
+	if c, ok := s.names[v]; ok {
+		return c
+	}
+	if s.names == nil {
+		s.names = map[string]string{}
+	}
+	s.names[v] = v
+	return v
+}
+
 // Assigned returns how many users hold the product, by any path.
 func (s *State) Assigned(productID string) int { return s.holders[productID] }
 
@@ -144,10 +164,13 @@ func (s *State) Available(productID string) int {
 // EnabledPlans returns the service plans the user has on, over all their
 // licenses and every path of each: a plan is on if any path leaves it on.
 func (s *State) EnabledPlans(u *User, cat *catalog.Catalog) map[string]bool {
-	on := map[string]bool{}
+	on := make(map[string]bool, 8*len(u.Licenses))
 	for _, l := range u.Licenses {
-		for _, plan := range licensePlans(l, cat) {
-			on[plan] = true
+		plans, _ := cat.PlansOf(l.ProductID)
+		for _, plan := range plans {
+			if pathEnables(l, plan) {
+				on[plan] = true
+			}
 		}
 	}
 	return on
@@ -155,12 +178,9 @@ func (s *State) EnabledPlans(u *User, cat *catalog.Catalog) map[string]bool {
 
 // licensePlans returns the plans a license leaves on, over all its paths.
 func licensePlans(l *License, cat *catalog.Catalog) []string {
-	p, ok := cat.Product(l.ProductID)
-	if !ok {
-		return nil
-	}
+	plans, _ := cat.PlansOf(l.ProductID)
 	var on []string
-	for _, plan := range p.ServicePlans {
+	for _, plan := range plans {
 		if pathEnables(l, plan) {
 			on = append(on, plan)
 		}

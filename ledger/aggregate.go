@@ -14,29 +14,29 @@ import (
 // aggregate is one tenant's write model as this process knows it: the domain
 // state, where it stands in the tenant's stream, the hash of the last event
 // (the next one's prev_hash), and where each command's events are, for
-// idempotent retries (L5). Its mutex serializes the tenant's commands.
+// idempotent retries (L5).
+//
+// mu serializes the tenant's commands and loads; it is held while a command
+// is decided and appended, a store round trip. view lets queries read the
+// state, the cursor and loaded without waiting for that round trip: whoever
+// changes them holds mu and view both, and holds view only while changing
+// them.
 type aggregate struct {
 	mu       sync.Mutex
+	view     sync.RWMutex
 	state    *domain.State
 	cursor   events.Cursor
 	previous events.Cursor // the cursor before the last event, for snapshots
 	lastID   string
 	lastHash []byte
-	commands map[string]commandRef
+	commands commandIndex
 	loaded   bool
 	// sinceSnapshot counts the events applied since the last snapshot.
 	sinceSnapshot int
 }
 
-// commandRef locates the events of one command in the tenant's stream.
-type commandRef struct {
-	name   string // command type, to detect a key reused for another command
-	before events.Cursor
-	count  int
-}
-
 func newAggregate(tenant string) *aggregate {
-	return &aggregate{state: domain.NewState(tenant), commands: map[string]commandRef{}}
+	return &aggregate{state: domain.NewState(tenant)}
 }
 
 // catchUp applies the events appended to the tenant's stream since the
@@ -47,17 +47,57 @@ func (a *aggregate) catchUp(ctx context.Context, store events.Store) error {
 		if err != nil {
 			return err
 		}
-		return a.apply(r, e)
+		return a.apply(r, e, events.Hash(r.Data))
 	})
 	if err == nil {
-		a.loaded = true
+		a.setLoaded(true)
 	}
 	return err
 }
 
+// setLoaded records whether the aggregate is known to be current. The
+// caller holds mu.
+func (a *aggregate) setLoaded(loaded bool) {
+	a.view.Lock()
+	a.loaded = loaded
+	a.view.Unlock()
+}
+
+// reset empties the aggregate, which then loads from the first event.
+// The caller holds mu.
+func (a *aggregate) reset() {
+	a.view.Lock()
+	defer a.view.Unlock()
+	tenant := a.state.Tenant
+	a.state, a.cursor, a.previous, a.lastID, a.lastHash = domain.NewState(tenant), events.Cursor{}, events.Cursor{}, "", nil
+	a.commands, a.loaded, a.sinceSnapshot = commandIndex{}, false, 0
+}
+
+// authorize decides a query against the state as it stands, without
+// waiting for a command in flight; decided is false when the aggregate is
+// not loaded, and the caller must load it first.
+func (a *aggregate) authorize(p domain.Principal, query, subjectUser string) (decided bool, err error) {
+	a.view.RLock()
+	defer a.view.RUnlock()
+	if !a.loaded {
+		return false, nil
+	}
+	return true, domain.Authorize(p, a.state, query, subjectUser)
+}
+
+// sequence returns the tenant sequence of the last event applied.
+func (a *aggregate) sequence() uint64 {
+	a.view.RLock()
+	defer a.view.RUnlock()
+	return a.cursor.Sequence
+}
+
 // apply evolves the aggregate by one stored event, checking that it follows
-// the previous one in sequence and hash chain.
-func (a *aggregate) apply(r events.Record, e *ledgerv1.Event) error {
+// the previous one in sequence and hash chain; hash is the SHA-256 of the
+// record's bytes. The caller holds mu.
+func (a *aggregate) apply(r events.Record, e *ledgerv1.Event, hash []byte) error {
+	a.view.Lock()
+	defer a.view.Unlock()
 	if r.Sequence != a.cursor.Sequence+1 {
 		return fmt.Errorf("ledger: tenant %s: event %s has sequence %d after %d", r.Tenant, r.ID, r.Sequence, a.cursor.Sequence)
 	}
@@ -65,16 +105,16 @@ func (a *aggregate) apply(r events.Record, e *ledgerv1.Event) error {
 		return fmt.Errorf("ledger: tenant %s: event %s (sequence %d) does not chain to the event before it", r.Tenant, r.ID, r.Sequence)
 	}
 	if id := e.GetCommandId(); id != "" {
-		ref, ok := a.commands[id]
+		ref, ok := a.commands.get(id)
 		if !ok {
-			ref = commandRef{name: e.GetCommand(), before: a.cursor}
+			ref = commandRef{name: nameOf(e.GetCommand()), before: a.cursor}
 		}
 		ref.count++
-		a.commands[id] = ref
+		a.commands.put(id, ref)
 	}
 	a.state.Apply(e)
 	a.previous, a.cursor = a.cursor, r.Cursor()
-	a.lastID, a.lastHash = r.ID, events.Hash(r.Data)
+	a.lastID, a.lastHash = r.ID, hash
 	a.sinceSnapshot++
 	return nil
 }

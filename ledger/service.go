@@ -117,7 +117,7 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 		if !errors.Is(err, events.ErrConflict) {
 			return res, s.boundaryError(err)
 		}
-		agg.loaded = false // another writer got there first: read what it wrote
+		agg.setLoaded(false) // another writer got there first: read what it wrote
 		if attempt == maxAttempts {
 			return Result{}, domain.Errorf(domain.CodeConflict, "tenant %s changed %d times while this command was decided; send it again with the same Idempotency-Key", c.Tenant, attempt)
 		}
@@ -132,7 +132,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 	if err := s.load(ctx, agg); err != nil {
 		return Result{}, err
 	}
-	if ref, ok := agg.commands[c.ID]; ok {
+	if ref, ok := agg.commands.get(c.ID); ok {
 		return s.replay(ctx, agg, c, ref)
 	}
 	name := domain.CommandName(c.Message)
@@ -146,7 +146,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 	if err != nil || len(d.Events) == 0 {
 		return Result{CommandID: c.ID, Notice: d.Notice}, err
 	}
-	evs, recs, err := s.envelope(agg, c, name, now, ids, d.Events)
+	evs, recs, hashes, err := s.envelope(agg, c, name, now, ids, d.Events)
 	if err != nil {
 		return Result{}, err
 	}
@@ -154,7 +154,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 		return Result{}, err
 	}
 	for i, r := range recs {
-		if err := agg.apply(r, evs[i]); err != nil {
+		if err := agg.apply(r, evs[i], hashes[i]); err != nil {
 			return Result{}, err
 		}
 	}
@@ -163,26 +163,33 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 }
 
 // envelope wraps the decided payloads into events and records, chained to
-// the tenant's last event.
-func (s *Service) envelope(agg *aggregate, c Command, name string, now time.Time, ids func() string, payloads []proto.Message) ([]*ledgerv1.Event, []events.Record, error) {
+// the tenant's last event, and returns the hash of each record's bytes (the
+// next one's prev_hash), which the aggregate keeps once they are stored.
+// The events of one command share their timestamp, which nobody changes.
+// A record's type is its payload's name, which NewEvent checked is an
+// event payload (as events.NewRecord would find it, without reflection).
+func (s *Service) envelope(agg *aggregate, c Command, name string, now time.Time, ids func() string, payloads []proto.Message) ([]*ledgerv1.Event, []events.Record, [][]byte, error) {
 	evs := make([]*ledgerv1.Event, len(payloads))
 	recs := make([]events.Record, len(payloads))
-	prev := agg.lastHash
+	hashes := make([][]byte, len(payloads))
+	prev, at := agg.lastHash, timestamppb.New(now)
 	for i, p := range payloads {
 		e, err := ledgerv1.NewEvent(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		e.Id, e.Tenant, e.Sequence = ids(), c.Tenant, agg.cursor.Sequence+uint64(i)+1
-		e.Time, e.Actor, e.Command = timestamppb.New(now), c.Principal.ID, name
+		e.Time, e.Actor, e.Command = at, c.Principal.ID, name
 		e.CommandId, e.CorrelationId, e.PrevHash = c.ID, c.CorrelationID, prev
-		r, err := events.NewRecord(e)
+		data, err := events.Encode(e)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		evs[i], recs[i], prev = e, r, events.Hash(r.Data)
+		r := events.Record{ID: e.Id, Tenant: e.Tenant, Type: string(p.ProtoReflect().Descriptor().Name()), Sequence: e.Sequence, Data: data}
+		prev = events.Hash(r.Data)
+		evs[i], recs[i], hashes[i] = e, r, prev
 	}
-	return evs, recs, nil
+	return evs, recs, hashes, nil
 }
 
 // append stores the records, retrying the same records when the store's
@@ -204,19 +211,19 @@ func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Reco
 		time.Sleep(time.Duration(50*(try+1)) * time.Millisecond)
 	}
 	if errors.Is(err, events.ErrUnavailable) {
-		agg.loaded = false
+		agg.setLoaded(false)
 	}
 	return err
 }
 
 // replay answers a command applied before with the events it appended.
 func (s *Service) replay(ctx context.Context, agg *aggregate, c Command, ref commandRef) (Result, error) {
-	if name := domain.CommandName(c.Message); ref.name != "" && ref.name != name {
+	if name := domain.CommandName(c.Message); ref.name != 0 && ref.name.String() != name {
 		return Result{}, domain.Errorf(domain.CodeConflict, "idempotency key %q was already used for a %s command, not %s", c.ID, ref.name, name)
 	}
 	res := Result{CommandID: c.ID, Replayed: true}
 	err := s.store.Read(ctx, c.Tenant, ref.before, func(r events.Record) error {
-		if len(res.Events) == ref.count {
+		if len(res.Events) == int(ref.count) {
 			return errStop
 		}
 		e, err := events.DecodeRecord(r)
@@ -258,22 +265,28 @@ func (s *Service) aggregate(tenant string) *aggregate {
 }
 
 // Authorize checks that the principal may run the query in the tenant;
-// subjectUser is the user the query is about, if any.
+// subjectUser is the user the query is about, if any. A loaded tenant is
+// checked as it stands, without waiting for its command in flight.
 func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Principal, query, subjectUser string) error {
 	if err := domain.CheckTenantID(tenant); err != nil {
 		return err
 	}
 	agg := s.aggregate(tenant)
+	if decided, err := agg.authorize(p, query, subjectUser); decided {
+		return err
+	}
 	agg.mu.Lock()
 	defer agg.mu.Unlock()
 	if err := s.load(ctx, agg); err != nil {
 		return s.boundaryError(err)
 	}
-	return domain.Authorize(p, agg.state, query, subjectUser)
+	_, err := agg.authorize(p, query, subjectUser)
+	return err
 }
 
 // Sequence returns the tenant's last sequence this process has written or
-// read, so that a query can wait for the read models to reach it.
+// read, so that a query can wait for the read models to reach it. A command
+// in flight, not yet acknowledged, does not count.
 func (s *Service) Sequence(tenant string) uint64 {
 	s.mu.Lock()
 	a := s.tenants[tenant]
@@ -281,9 +294,7 @@ func (s *Service) Sequence(tenant string) uint64 {
 	if a == nil {
 		return 0
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.cursor.Sequence
+	return a.sequence()
 }
 
 // boundaryError turns store failures into the ledger's error codes; domain

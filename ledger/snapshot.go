@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/oklog/ulid/v2"
+
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/events"
 )
@@ -17,8 +19,23 @@ import (
 // reads at most this many events after the snapshot.
 const DefaultSnapshotEvery = 5000
 
-// snapshotData is what a snapshot holds besides the cursor: the domain state
-// and the command index that makes retries idempotent.
+// snapshotFormat is the snapshot encoding this release writes (see
+// snapshotFile); it reads the first one (snapshotData) too.
+const snapshotFormat = 2
+
+// snapshotFile is what a snapshot holds besides the cursor: the domain state
+// and the command index that makes retries idempotent, in the index's
+// compact binary encoding (a gob map took most of a cold load's time). Its
+// field names differ from snapshotData's on purpose: a release that knows
+// only that format fails to decode this one and rebuilds the tenant from
+// its events, instead of restoring it without its command index.
+type snapshotFile struct {
+	Format       int
+	DomainState  []byte
+	CommandIndex []byte
+}
+
+// snapshotData is the first snapshot format, still read.
 type snapshotData struct {
 	State    []byte
 	Commands map[string]snapshotCommand
@@ -36,12 +53,9 @@ func (a *aggregate) snapshot() (events.Snapshot, error) {
 	if err != nil {
 		return events.Snapshot{}, err
 	}
-	d := snapshotData{State: state, Commands: make(map[string]snapshotCommand, len(a.commands))}
-	for id, c := range a.commands {
-		d.Commands[id] = snapshotCommand{Name: c.name, Before: c.before, Count: c.count}
-	}
+	f := snapshotFile{Format: snapshotFormat, DomainState: state, CommandIndex: a.commands.appendBinary(nil)}
 	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(d); err != nil {
+	if err := gob.NewEncoder(&buf).Encode(f); err != nil {
 		return events.Snapshot{}, err
 	}
 	return events.Snapshot{
@@ -52,23 +66,44 @@ func (a *aggregate) snapshot() (events.Snapshot, error) {
 
 // restore replaces the aggregate with a snapshot's content.
 func (a *aggregate) restore(s events.Snapshot) error {
-	var d snapshotData
-	if err := gob.NewDecoder(bytes.NewReader(s.Data)).Decode(&d); err != nil {
+	encoded, commands, err := decodeSnapshot(s.Data)
+	if err != nil {
 		return fmt.Errorf("decoding the snapshot of %s: %w", s.Tenant, err)
 	}
-	state, err := domain.DecodeState(d.State)
+	state, err := domain.DecodeState(encoded)
 	if err != nil {
 		return err
 	}
 	if state.Tenant != a.state.Tenant {
 		return fmt.Errorf("the snapshot of %s holds tenant %s", a.state.Tenant, state.Tenant)
 	}
+	a.view.Lock()
+	defer a.view.Unlock()
 	a.state, a.cursor, a.previous, a.lastID, a.lastHash = state, s.Cursor, s.Previous, s.LastID, s.LastHash
-	a.commands = make(map[string]commandRef, len(d.Commands))
-	for id, c := range d.Commands {
-		a.commands[id] = commandRef{name: c.Name, before: c.Before, count: c.Count}
-	}
+	a.commands = commands
 	return nil
+}
+
+// decodeSnapshot returns the encoded domain state and the command index of
+// a snapshot of either format.
+func decodeSnapshot(data []byte) ([]byte, commandIndex, error) {
+	var f snapshotFile
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err == nil {
+		if f.Format != snapshotFormat {
+			return nil, commandIndex{}, fmt.Errorf("snapshot format %d is not %d", f.Format, snapshotFormat)
+		}
+		commands, err := decodeCommandIndex(f.CommandIndex)
+		return f.DomainState, commands, err
+	}
+	var d snapshotData
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&d); err != nil {
+		return nil, commandIndex{}, err
+	}
+	commands := commandIndex{ulids: make(map[ulid.ULID]commandRef, len(d.Commands))}
+	for id, c := range d.Commands {
+		commands.put(id, commandRef{name: nameOf(c.Name), before: c.Before, count: uint32(c.Count)})
+	}
+	return d.State, commands, nil
 }
 
 // fromSnapshot loads the tenant's snapshot into an empty aggregate if there
@@ -92,7 +127,7 @@ func (s *Service) fromSnapshot(ctx context.Context, a *aggregate) {
 	}
 	if err := a.restore(snap); err != nil {
 		s.log.Warn("ignoring a snapshot", "tenant", a.state.Tenant, "err", err)
-		*a = *newAggregate(a.state.Tenant)
+		a.reset()
 	}
 }
 

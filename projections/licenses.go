@@ -19,9 +19,12 @@ type Licenses struct {
 type tenantLicenses struct {
 	subs    map[string]*SubscriptionView
 	users   map[string]*userLicenses
-	holders map[string]int // product -> users holding it by any path
+	holders map[string]int    // product -> users holding it by any path
+	names   map[string]string // one copy of each product id (see intern)
 }
 
+// userLicenses is what one user holds; its maps stay nil until used, since
+// a tenant has many users and most have few licenses and no errors.
 type userLicenses struct {
 	guest    bool
 	licenses map[string]*heldLicense
@@ -31,7 +34,20 @@ type userLicenses struct {
 type heldLicense struct {
 	direct         bool
 	directDisabled []string
-	groups         map[string][]string
+	groups         map[string][]string // nil when inherited from no group
+}
+
+// intern returns the tenant's copy of a product id, so that a million
+// licenses do not each keep a copy decoded from their event.
+func (t *tenantLicenses) intern(id string) string {
+	if c, ok := t.names[id]; ok {
+		return c
+	}
+	if t.names == nil {
+		t.names = map[string]string{}
+	}
+	t.names[id] = id
+	return id
 }
 
 // NewLicenses returns an empty Licenses model naming products from cat.
@@ -71,7 +87,7 @@ func (m *Licenses) Apply(e *ledgerv1.Event) {
 			s.SelfServiceOwner = ""
 		}
 	case *ledgerv1.Event_UserRegistered:
-		t.users[p.UserRegistered.UserId] = &userLicenses{guest: p.UserRegistered.Guest, licenses: map[string]*heldLicense{}, errors: map[[2]string]LicenseError{}}
+		t.users[p.UserRegistered.UserId] = &userLicenses{guest: p.UserRegistered.Guest}
 	case *ledgerv1.Event_UserRemoved:
 		delete(t.users, p.UserRemoved.UserId)
 	case *ledgerv1.Event_LicenseAssigned:
@@ -87,6 +103,9 @@ func (m *Licenses) Apply(e *ledgerv1.Event) {
 	case *ledgerv1.Event_GroupLicenseMemberFailed:
 		f := p.GroupLicenseMemberFailed
 		if u := t.users[f.UserId]; u != nil {
+			if u.errors == nil {
+				u.errors = map[[2]string]LicenseError{}
+			}
 			u.errors[[2]string{f.GroupId, f.ProductId}] = LicenseError{GroupID: f.GroupId, ProductID: f.ProductId, Code: f.Code, Detail: f.Detail}
 		}
 	case *ledgerv1.Event_GroupMemberRemoved:
@@ -107,13 +126,19 @@ func (t *tenantLicenses) assign(e *ledgerv1.LicenseAssigned) {
 	}
 	l := u.licenses[e.ProductId]
 	if l == nil {
-		l = &heldLicense{groups: map[string][]string{}}
-		u.licenses[e.ProductId] = l
+		if u.licenses == nil {
+			u.licenses = map[string]*heldLicense{}
+		}
+		l = &heldLicense{}
+		u.licenses[t.intern(e.ProductId)] = l
 		t.holders[e.ProductId]++
 	}
 	if e.GroupId == "" {
 		l.direct, l.directDisabled = true, e.DisabledPlans
 		return
+	}
+	if l.groups == nil {
+		l.groups = map[string][]string{}
 	}
 	l.groups[e.GroupId] = e.DisabledPlans
 	delete(u.errors, [2]string{e.GroupId, e.ProductId})

@@ -5,6 +5,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -16,7 +17,9 @@ import (
 
 // Model is a read model: it evolves by each event, in order. Apply is called
 // with the projector's write lock held; queries take the read lock through
-// Projector.Read.
+// Projector.Read. The event carries what read models read: its tenant,
+// sequence, time, actor and payload; the rest of the envelope (id, command,
+// correlation id, hash chain) is the audit trail's and is not decoded.
 type Model interface {
 	Apply(e *ledgerv1.Event)
 }
@@ -46,7 +49,7 @@ func NewProjector(store events.Store, log *slog.Logger, models ...Model) *Projec
 // Run follows the store until ctx ends, applying each event to every model.
 func (p *Projector) Run(ctx context.Context) error {
 	for {
-		err := p.store.Subscribe(ctx, p.Position(), p.Apply)
+		err := p.follow(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -59,26 +62,123 @@ func (p *Projector) Run(ctx context.Context) error {
 	}
 }
 
+// maxBatch bounds how many events the projector applies under one hold of
+// its write lock, so that queries wait at most that long for it.
+const maxBatch = 256
+
+// decoded is a record with its event, on its way to the models.
+type decoded struct {
+	rec events.Record
+	evt *ledgerv1.Event
+}
+
+// follow subscribes to the store from the checkpoint until the
+// subscription ends. Three goroutines share the work, so that a replay
+// keeps every core busy: the subscription's hands records on, a second
+// decodes them, a third applies them in order, in batches under one hold
+// of the lock. When follow returns, every record the subscription
+// delivered is applied and the checkpoint is exact.
+func (p *Projector) follow(ctx context.Context) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	records := make(chan events.Record, 4*maxBatch)
+	queue := make(chan decoded, 4*maxBatch)
+	applied := make(chan struct{})
+	go func() {
+		defer close(queue)
+		decodeAll(records, queue, cancel)
+	}()
+	go func() {
+		defer close(applied)
+		p.applyQueue(queue)
+	}()
+	err := p.store.Subscribe(ctx, p.Position(), func(r events.Record) error {
+		select {
+		case records <- r:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+	close(records)
+	<-applied
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause // the decoder failed, which ended the subscription
+	}
+	return err
+}
+
+// decodeAll decodes the records in order until there are no more. A record
+// that cannot be decoded ends the subscription through fail; the records
+// after it are drained unread.
+func decodeAll(records <-chan events.Record, queue chan<- decoded, fail context.CancelCauseFunc) {
+	for r := range records {
+		e, err := decodeForModels(r)
+		if err != nil {
+			fail(fmt.Errorf("projections: %w", err))
+			for range records {
+			}
+			return
+		}
+		queue <- decoded{rec: r, evt: e}
+	}
+}
+
+// applyQueue applies the queued events until the queue is closed: all those
+// waiting, up to maxBatch, under one hold of the lock, then tells waiting
+// queries.
+func (p *Projector) applyQueue(queue <-chan decoded) {
+	for d := range queue {
+		p.mu.Lock()
+		p.applyLocked(d.rec, d.evt)
+		for n := 1; n < maxBatch; n++ {
+			next, ok := tryReceive(queue)
+			if !ok {
+				break
+			}
+			p.applyLocked(next.rec, next.evt)
+		}
+		p.mu.Unlock()
+		p.changed.Broadcast()
+	}
+}
+
+// tryReceive takes the next queued event if one is waiting.
+func tryReceive(queue <-chan decoded) (decoded, bool) {
+	select {
+	case d, ok := <-queue:
+		return d, ok
+	default:
+		return decoded{}, false
+	}
+}
+
 // Apply applies one record to every model. Records at or before the
 // checkpoint are skipped, so a resumed subscription may overlap.
 func (p *Projector) Apply(r events.Record) error {
-	e, err := events.DecodeRecord(r)
+	e, err := decodeForModels(r)
 	if err != nil {
 		return fmt.Errorf("projections: %w", err)
 	}
 	p.mu.Lock()
-	if r.Position > p.pos {
-		if r.Sequence > p.applied[r.Tenant] {
-			for _, m := range p.models {
-				m.Apply(e)
-			}
-			p.applied[r.Tenant] = r.Sequence
-		}
-		p.pos = r.Position
-	}
+	p.applyLocked(r, e)
 	p.mu.Unlock()
 	p.changed.Broadcast()
 	return nil
+}
+
+// applyLocked applies one decoded record, with the write lock held.
+func (p *Projector) applyLocked(r events.Record, e *ledgerv1.Event) {
+	if r.Position <= p.pos {
+		return
+	}
+	if r.Sequence > p.applied[r.Tenant] {
+		for _, m := range p.models {
+			m.Apply(e)
+		}
+		p.applied[r.Tenant] = r.Sequence
+	}
+	p.pos = r.Position
 }
 
 // Position returns the checkpoint: the position of the last event applied.

@@ -134,6 +134,7 @@ type Catalog struct {
 	exclusive  map[string][]string // plan -> plans exclusive with it, sorted
 	pairs      [][2]string         // every exclusive pair, each sorted, list sorted
 	requires   map[string][]string // plan -> plans it depends on, sorted
+	dependents map[string][]string // plan -> plans that depend on it
 }
 
 // Product returns the product with the given SKU id.
@@ -143,6 +144,17 @@ func (c *Catalog) Product(id string) (Product, bool) {
 		return Product{}, false
 	}
 	return c.products[i].clone(), true
+}
+
+// PlansOf returns the service plans of the product with the given SKU id,
+// without copying them, for hot paths: the slice is the catalog's own and
+// must not be modified.
+func (c *Catalog) PlansOf(id string) ([]string, bool) {
+	i, ok := c.productIdx[id]
+	if !ok {
+		return nil, false
+	}
+	return c.products[i].ServicePlans, true
 }
 
 // Products returns every product, sorted by id, so listings and reports built
@@ -221,6 +233,37 @@ func (c *Catalog) MissingDependencies(enabled []string) map[string][]string {
 		}
 	}
 	return out
+}
+
+// ConflictsIn is Conflicts over a set of enabled plans, for callers that
+// hold the set already.
+func (c *Catalog) ConflictsIn(enabled map[string]bool) [][2]string {
+	var out [][2]string
+	for _, p := range c.pairs {
+		if enabled[p[0]] && enabled[p[1]] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// MissingFor returns the direct dependencies of plan that are not in
+// enabled, sorted; nil when none is missing.
+func (c *Catalog) MissingFor(plan string, enabled map[string]bool) []string {
+	var missing []string
+	for _, req := range c.requires[plan] {
+		if !enabled[req] {
+			missing = append(missing, req)
+		}
+	}
+	return missing
+}
+
+// DependentsOf returns the plans that directly depend on plan, without
+// copying them: switching plan off can leave only those without their
+// dependency. The slice is the catalog's own and must not be modified.
+func (c *Catalog) DependentsOf(plan string) []string {
+	return c.dependents[plan]
 }
 
 func toSet(ids []string) map[string]bool {

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/licensing-ledger/ledger/domain"
+	"github.com/licensing-ledger/ledger/infra/auth"
+)
+
+// durability names a server setting the command runs are measured with.
+type durability struct {
+	name string
+	sync bool // fsync every write before acknowledging it
+}
+
+var durabilities = []durability{{name: "default", sync: false}, {name: "fsync", sync: true}}
+
+// commandRun is what the commands section measured for one durability.
+type commandRun struct {
+	inProcess, http loadStats
+	appends         appendCounts // of the in-process run
+	raw             loadStats
+	rawSize         int
+}
+
+// commandSection measures one durability on a new server: the clients
+// first call the command handler in process, then the HTTP API (while
+// readers query it, with the default durability), then publish raw to
+// JetStream as many messages as the ledger appended, of the same size.
+func commandSection(ctx context.Context, cfg config, dir string, d durability, t *table, log *slog.Logger) error {
+	log = log.With("durability", d.name)
+	srv, err := startNATS(filepath.Join(dir, "commands-"+d.name), d.sync, false, log)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+	r, err := newRig(ctx, srv.nc, log)
+	if err != nil {
+		return err
+	}
+	defer r.close()
+	models, err := seedTenants(ctx, r, cfg, log)
+	if err != nil {
+		return err
+	}
+	clients := makeClients(models, cfg.clients)
+	var run commandRun
+	run.inProcess, run.appends = measureInProcess(ctx, cfg, r, clients, log)
+	if cfg.http {
+		if run.http, err = measureHTTP(ctx, cfg, r, models, clients, d, t, log); err != nil {
+			return err
+		}
+	}
+	if run.raw, run.rawSize, err = measureRaw(ctx, cfg, srv, run.appends, log); err != nil {
+		return err
+	}
+	reportCommands(t, d, run)
+	return nil
+}
+
+// seedTenants writes the tenants' starting points, loads them into the
+// command service and waits for the read models, so that the measured runs
+// start warm.
+func seedTenants(ctx context.Context, r *rig, cfg config, log *slog.Logger) ([]*tenantModel, error) {
+	start := time.Now()
+	models := make([]*tenantModel, cfg.tenants)
+	for i := range models {
+		models[i] = newTenantModel(fmt.Sprintf("tenant%03d", i), cfg.users)
+	}
+	err := forEach(ctx, len(models), 8, func(i int) error {
+		return models[i].seed(ctx, newEventWriter(r.store, models[i].id, 500))
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = forEach(ctx, len(models), 8, func(i int) error {
+		return r.svc.Authorize(ctx, models[i].id, models[i].admin(), domain.QueryLicenses, "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := r.projector.WaitCaughtUp(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("tenants seeded and loaded", "tenants", len(models), "users", cfg.users, "took", time.Since(start).Round(time.Millisecond))
+	return models, nil
+}
+
+// makeClients deals the tenants out to the clients, each owning its own.
+func makeClients(models []*tenantModel, n int) []*client {
+	owned := make([][]*tenantModel, n)
+	for i, m := range models {
+		owned[i%n] = append(owned[i%n], m)
+	}
+	clients := make([]*client, n)
+	for i := range clients {
+		clients[i] = newClient(uint64(i+1), owned[i])
+	}
+	return clients
+}
+
+// measureInProcess runs the clients against ledger.Service.Execute.
+func measureInProcess(ctx context.Context, cfg config, r *rig, clients []*client, log *slog.Logger) (loadStats, appendCounts) {
+	d := inProcess{svc: r.svc}
+	drive(ctx, clients, d, cfg.warmup, "warming up, in process", log)
+	before := r.store.counts()
+	s := drive(ctx, clients, d, cfg.duration, "commands in process", log)
+	appended := r.store.counts().minus(before)
+	log.Info("in process", "commands/s", int(s.rate()), "p99", s.lat.percentile(99), "refused %", s.refusalRate())
+	logDetails(log, s)
+	return s, appended
+}
+
+// measureHTTP runs the clients against the HTTP API on a loopback socket;
+// with the default durability, readers query it meanwhile.
+func measureHTTP(ctx context.Context, cfg config, r *rig, models []*tenantModel, clients []*client, d durability, t *table, log *slog.Logger) (loadStats, error) {
+	authn, err := auth.New(authFile(models))
+	if err != nil {
+		return loadStats{}, err
+	}
+	base, shutdown, err := r.serveHTTP(authn)
+	if err != nil {
+		return loadStats{}, err
+	}
+	defer shutdown()
+	hc := newHTTPClient(cfg.clients + cfg.readers)
+	defer hc.CloseIdleConnections()
+	drv := overHTTP{base: base, client: hc}
+	drive(ctx, clients, drv, cfg.warmup, "warming up, HTTP", log)
+	var q queryStats
+	var wg sync.WaitGroup
+	if !d.sync {
+		wg.Go(func() { q = readQueries(ctx, hc, base, models, cfg.readers, cfg.duration) })
+	}
+	s := drive(ctx, clients, drv, cfg.duration, "commands over HTTP", log)
+	wg.Wait()
+	log.Info("over HTTP", "commands/s", int(s.rate()), "p99", s.lat.percentile(99), "refused %", s.refusalRate())
+	logDetails(log, s)
+	if !d.sync {
+		reportQueries(t, q)
+	}
+	return s, nil
+}
+
+// logDetails logs why commands were refused or failed.
+func logDetails(log *slog.Logger, s loadStats) {
+	for detail, n := range s.details {
+		log.Warn("commands not accepted", "count", n, "detail", detail)
+	}
+}
+
+// reportCommands adds the rows of one durability to the table.
+func reportCommands(t *table, d durability, run commandRun) {
+	a := run.appends
+	size := fmt.Sprintf("%.1f events, %d B per append", float64(a.records)/float64(max(a.appends, 1)), run.rawSize)
+	in, web := run.inProcess, run.http
+	note := func(s loadStats) string {
+		return fmt.Sprintf("%s; refused %.2f%%; %.0f µs CPU per command", s.lat.summary(), s.refusalRate(), s.cpuPerCommand())
+	}
+	ratio := in.rate() / run.raw.rate()
+	if d.sync {
+		t.atLeast(secCommands, "in process, fsync", in.rate(), 10_000, perSecond, note(in)+"; "+size)
+		if web.commands() > 0 {
+			t.add(secCommands, "HTTP, fsync", perSecond(web.rate()), note(web))
+		}
+		t.add(secStorage, "raw publish, fsync", perSecond(run.raw.rate()), rawNote(run))
+		t.add(secStorage, "ledger ÷ raw, fsync", times(ratio), "in-process commands/s over raw publishes/s")
+		return
+	}
+	t.atLeast(secCommands, "in process, default", in.rate(), 20_000, perSecond, note(in)+"; "+size)
+	if web.commands() > 0 {
+		t.atLeast(secCommands, "HTTP, default", web.rate(), 8_000, perSecond, note(web))
+		t.below(secCommands, "HTTP, default, p99", float64(web.lat.percentile(99)), float64(20*time.Millisecond), durationUnit, "")
+	}
+	t.add(secStorage, "raw publish, default", perSecond(run.raw.rate()), rawNote(run))
+	t.atLeast(secStorage, "ledger ÷ raw, default", ratio, 0.6, times, "in-process commands/s over raw publishes/s")
+}
+
+// rawNote describes the raw publishes.
+func rawNote(run commandRun) string {
+	r := run.raw
+	return fmt.Sprintf("%s; %s publishes of %d B; %.0f µs CPU per publish", r.lat.summary(), thousands(float64(r.commands())), run.rawSize, r.cpuPerCommand())
+}
+
+// durationUnit formats a duration given as a float64 of nanoseconds.
+func durationUnit(v float64) string { return ms(time.Duration(v)) }
+
+// forEach calls fn for 0..n-1 on workers goroutines and returns the first
+// error; it stops handing out work after an error.
+func forEach(ctx context.Context, n, workers int, fn func(i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(i); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return context.Cause(ctx)
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// loadStats is what command clients measured over one phase.
+type loadStats struct {
+	accepted, refused, failed int
+	lat                       latencies
+	elapsed                   time.Duration
+	cpu                       time.Duration  // processor time of the whole process meanwhile
+	details                   map[string]int // refusal and failure details, counted
+}
+
+// commands returns every command sent.
+func (s loadStats) commands() int { return s.accepted + s.refused + s.failed }
+
+// rate returns the commands per second.
+func (s loadStats) rate() float64 { return float64(s.commands()) / s.elapsed.Seconds() }
+
+// refusalRate returns the share of commands refused or failed, in percent.
+func (s loadStats) refusalRate() float64 {
+	if s.commands() == 0 {
+		return 0
+	}
+	return 100 * float64(s.refused+s.failed) / float64(s.commands())
+}
+
+// cpuPerCommand returns the processor time the process used per command,
+// in microseconds: the cost of a command on a machine that others share.
+func (s loadStats) cpuPerCommand() float64 {
+	return float64(s.cpu.Microseconds()) / float64(max(s.commands(), 1))
+}
+
+// add counts one command.
+func (s *loadStats) add(o outcome, detail string, d time.Duration) {
+	s.lat = append(s.lat, d)
+	switch o {
+	case accepted:
+		s.accepted++
+		return
+	case refused:
+		s.refused++
+	default:
+		s.failed++
+	}
+	if s.details == nil {
+		s.details = map[string]int{}
+	}
+	if len(s.details) < 20 {
+		s.details[truncate(detail, 160)]++
+	}
+}
+
+// mergeStats adds up the clients' stats.
+func mergeStats(parts []loadStats, elapsed time.Duration) loadStats {
+	out := loadStats{elapsed: elapsed, details: map[string]int{}}
+	lats := make([]latencies, len(parts))
+	for i, p := range parts {
+		out.accepted += p.accepted
+		out.refused += p.refused
+		out.failed += p.failed
+		lats[i] = p.lat
+		for k, v := range p.details {
+			out.details[k] += v
+		}
+	}
+	out.lat = merge(lats...)
+	return out
+}
+
+// drive runs every client against the driver until the time is up, each
+// sending its next command as soon as the previous one is answered, and
+// returns what they measured. A progress line goes to the log every few
+// seconds.
+func drive(ctx context.Context, clients []*client, d driver, length time.Duration, what string, log *slog.Logger) loadStats {
+	var sent atomic.Int64
+	stopProgress := progress(log, what, length, &sent)
+	defer stopProgress()
+	deadline := time.Now().Add(length)
+	parts := make([]loadStats, len(clients))
+	var wg sync.WaitGroup
+	start, cpu := time.Now(), cpuTime()
+	for i, c := range clients {
+		wg.Go(func() { parts[i] = c.run(ctx, d, deadline, &sent) })
+	}
+	wg.Wait()
+	s := mergeStats(parts, time.Since(start))
+	s.cpu = cpuTime() - cpu
+	return s
+}
+
+// run sends commands until the deadline.
+func (c *client) run(ctx context.Context, d driver, deadline time.Time, sent *atomic.Int64) loadStats {
+	var s loadStats
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		cmd := c.next()
+		start := time.Now()
+		o, detail := d.execute(ctx, cmd)
+		s.add(o, detail, time.Since(start))
+		if o == accepted {
+			cmd.accepted()
+		}
+		sent.Add(1)
+	}
+	return s
+}
+
+// progress logs how far a timed phase has come every five seconds, until
+// the returned function is called.
+func progress(log *slog.Logger, what string, length time.Duration, done *atomic.Int64) func() {
+	stop := make(chan struct{})
+	start := time.Now()
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				log.Info(what, "elapsed", time.Since(start).Round(time.Second), "of", length, "done", done.Load())
+			}
+		}
+	}()
+	return func() { close(stop) }
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// queryStats is what the readers measured.
+type queryStats struct {
+	licenses, requests latencies
+	failed             int
+	bytes              int64 // answer bodies read, to tell the views' size
+}
+
+// queryOf is the query string of each view the readers ask for: the
+// requests waiting for a decision, the admin's working list (all requests
+// of 12 months would grow with the run's own requests).
+var queryOf = map[string]string{"licenses": "", "requests": "?status=pending"}
+
+// readQueries runs readers that query the read models of random tenants
+// over HTTP, GET /licenses then GET /requests, for the length of a command
+// run, and returns their latencies.
+func readQueries(ctx context.Context, hc *http.Client, base string, models []*tenantModel, readers int, length time.Duration) queryStats {
+	deadline := time.Now().Add(length)
+	parts := make([]queryStats, readers)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Go(func() { parts[i] = readLoop(ctx, hc, base, models, uint64(i), deadline) })
+	}
+	wg.Wait()
+	var out queryStats
+	var lic, req []latencies
+	for _, p := range parts {
+		lic, req = append(lic, p.licenses), append(req, p.requests)
+		out.failed += p.failed
+		out.bytes += p.bytes
+	}
+	out.licenses, out.requests = merge(lic...), merge(req...)
+	return out
+}
+
+// readLoop is one reader.
+func readLoop(ctx context.Context, hc *http.Client, base string, models []*tenantModel, seed uint64, deadline time.Time) queryStats {
+	rng := rand.New(rand.NewPCG(seed, 42))
+	var s queryStats
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		m := models[rng.IntN(len(models))]
+		for _, view := range []string{"licenses", "requests"} {
+			d, n, err := get(ctx, hc, base+"/v1/tenants/"+m.id+"/"+view+queryOf[view], m.adminToken())
+			if err != nil {
+				s.failed++
+				continue
+			}
+			s.bytes += n
+			if view == "licenses" {
+				s.licenses = append(s.licenses, d)
+			} else {
+				s.requests = append(s.requests, d)
+			}
+		}
+	}
+	return s
+}
+
+// get sends one query and returns its latency and the size of the answer.
+func get(ctx context.Context, hc *http.Client, url, token string) (time.Duration, int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	start := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	d := time.Since(start)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
+	}
+	return d, n, err
+}
+
+// reportQueries adds the query rows to the table.
+func reportQueries(t *table, q queryStats) {
+	n := len(q.licenses) + len(q.requests)
+	avg := float64(q.bytes) / float64(max(n, 1))
+	note := func(l latencies) string {
+		return fmt.Sprintf("p50 %s; %s queries; %.0f B per answer on average; %d failed", ms(l.percentile(50)), thousands(float64(len(l))), avg, q.failed)
+	}
+	t.below(secQueries, "GET /licenses, p99", float64(q.licenses.percentile(99)), float64(5*time.Millisecond), durationUnit, note(q.licenses))
+	t.below(secQueries, "GET /requests?status=pending, p99", float64(q.requests.percentile(99)), float64(5*time.Millisecond), durationUnit, note(q.requests))
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensing-ledger/ledger/events"
+	"github.com/licensing-ledger/ledger/infra/auth"
+	"github.com/licensing-ledger/ledger/infra/httpapi"
+	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/licensing-ledger/ledger/ledger"
+	"github.com/licensing-ledger/ledger/projections"
+)
+
+// natsServer is an embedded NATS server with JetStream, as ledgerd runs it,
+// and the in-process connection the ledger uses.
+type natsServer struct {
+	ns *server.Server
+	nc *nats.Conn
+	js natsjs.JetStream
+}
+
+// startNATS starts an embedded server keeping its files in dir; sync makes
+// it fsync every write before acknowledging it. With listen it also accepts
+// TCP clients on a free loopback port (see url).
+func startNATS(dir string, sync, listen bool, log *slog.Logger) (*natsServer, error) {
+	cfg := jetstream.EmbeddedConfig{StoreDir: dir, SyncAlways: sync, ServerName: "ledgerbench", Logger: quietLogger(log)}
+	if listen {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	ns, err := jetstream.StartEmbedded(cfg)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name("ledgerbench"))
+	if err != nil {
+		ns.Shutdown()
+		return nil, err
+	}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		nc.Close()
+		ns.Shutdown()
+		return nil, err
+	}
+	return &natsServer{ns: ns, nc: nc, js: js}, nil
+}
+
+// url is where TCP clients reach the server.
+func (s *natsServer) url() string { return s.ns.ClientURL() }
+
+// close stops the server.
+func (s *natsServer) close() {
+	s.nc.Close()
+	s.ns.Shutdown()
+	s.ns.WaitForShutdown()
+}
+
+// quietLogger keeps the server's warnings and drops its notices, which
+// would bury the progress lines.
+func quietLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{Handler: log.Handler(), min: slog.LevelWarn})
+}
+
+// levelFilter is a slog handler that drops records under a level.
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+// Enabled reports whether the level reaches the filter's minimum.
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// WithAttrs returns the filter over the handler with the attributes.
+func (f levelFilter) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFilter{Handler: f.Handler.WithAttrs(attrs), min: f.min}
+}
+
+// WithGroup returns the filter over the handler with the group.
+func (f levelFilter) WithGroup(name string) slog.Handler {
+	return levelFilter{Handler: f.Handler.WithGroup(name), min: f.min}
+}
+
+// countingStore is an event store that counts what is appended through it,
+// so that the raw publishes can copy the ledger's append size.
+type countingStore struct {
+	events.Store
+	appends atomic.Int64
+	records atomic.Int64
+	bytes   atomic.Int64
+}
+
+// Append appends through the store and counts what was stored.
+func (s *countingStore) Append(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
+	cur, err := s.Store.Append(ctx, tenant, expected, recs)
+	if err == nil {
+		s.appends.Add(1)
+		s.records.Add(int64(len(recs)))
+		for _, r := range recs {
+			s.bytes.Add(int64(len(r.Data)))
+		}
+	}
+	return cur, err
+}
+
+// appendCounts is a reading of a countingStore.
+type appendCounts struct{ appends, records, bytes int64 }
+
+func (s *countingStore) counts() appendCounts {
+	return appendCounts{appends: s.appends.Load(), records: s.records.Load(), bytes: s.bytes.Load()}
+}
+
+func (a appendCounts) minus(b appendCounts) appendCounts {
+	return appendCounts{appends: a.appends - b.appends, records: a.records - b.records, bytes: a.bytes - b.bytes}
+}
+
+// openStore opens the JetStream event store over the connection.
+func openStore(ctx context.Context, nc *nats.Conn) (*countingStore, error) {
+	st, err := jetstream.Open(ctx, nc, jetstream.StreamConfig{})
+	if err != nil {
+		return nil, fmt.Errorf("opening the event store: %w", err)
+	}
+	return &countingStore{Store: st}, nil
+}
+
+// rig is the ledger as ledgerd wires it: the store, the command service, the
+// projector with its read models, and on demand the HTTP API.
+type rig struct {
+	store     *countingStore
+	svc       *ledger.Service
+	projector *projections.Projector
+	licenses  *projections.Licenses
+	requests  *projections.Requests
+	log       *slog.Logger
+	stop      context.CancelFunc
+	done      chan struct{}
+}
+
+// newRig opens the store and starts the projector.
+func newRig(ctx context.Context, nc *nats.Conn, log *slog.Logger) (*rig, error) {
+	store, err := openStore(ctx, nc)
+	if err != nil {
+		return nil, err
+	}
+	svc := ledger.New(store, ledger.Options{Logger: log})
+	lic, req := projections.NewLicenses(svc.Catalog()), projections.NewRequests(time.Now)
+	r := &rig{store: store, svc: svc, licenses: lic, requests: req, log: log, done: make(chan struct{})}
+	r.projector = projections.NewProjector(store, log, lic, req)
+	runCtx, stop := context.WithCancel(context.Background())
+	r.stop = stop
+	go func() {
+		defer close(r.done)
+		_ = r.projector.Run(runCtx)
+	}()
+	return r, nil
+}
+
+// close stops the projector and closes the store.
+func (r *rig) close() {
+	r.stop()
+	<-r.done
+	_ = r.store.Close()
+}
+
+// serveHTTP serves the API on a free loopback port until the returned
+// function is called; it returns the base URL.
+func (r *rig) serveHTTP(authn *auth.Authenticator) (string, func(), error) {
+	h := httpapi.New(httpapi.Config{Service: r.svc, Projector: r.projector, Licenses: r.licenses, Requests: r.requests, Auth: authn, Logger: r.log, Store: r.store})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			r.log.Error("HTTP server stopped", "err", err)
+		}
+	}()
+	shutdown := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}
+	return "http://" + ln.Addr().String(), shutdown, nil
+}
