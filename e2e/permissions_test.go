@@ -34,6 +34,7 @@ func TestNobodyButTheLedgerWritesTheLedger(t *testing.T) {
 
 	sub, err := nc.SubscribeSync("ledger.>")
 	require.NoError(t, err, "a client may subscribe to the ledger's events")
+	require.NoError(t, nc.Flush(), "the subscription is in place before the event")
 	l.mustCommand(t, adminToken, tenant, "RegisterUser", `{"userId":"bob","usageLocation":"US"}`)
 	msg, err := sub.NextMsg(10 * time.Second)
 	require.NoError(t, err)

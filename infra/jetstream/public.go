@@ -85,6 +85,13 @@ func (cfg StreamConfig) defaults() (replicas int, duplicates time.Duration) {
 // streamConfig builds the LEDGER stream configuration.
 func streamConfig(cfg StreamConfig) natsjs.StreamConfig {
 	replicas, duplicates := cfg.defaults()
+	persist := natsjs.DefaultPersistMode
+	if replicas == 1 {
+		// LEDGER is derived: the forwarder refills it from the store after its
+		// own last message, so writes lost in a crash are published again. It
+		// need not wait for the disk, even when the log does (--sync).
+		persist = natsjs.AsyncPersistMode
+	}
 	return natsjs.StreamConfig{
 		Name:        StreamName,
 		Description: "Licensing ledger events: one ordered stream per tenant",
@@ -93,14 +100,14 @@ func streamConfig(cfg StreamConfig) natsjs.StreamConfig {
 			Source:      inputSubjects,
 			Destination: storedSubjectTemplate,
 		},
-		RePublish:          &natsjs.RePublish{Source: PublicSubjects, Destination: PublicSubjects},
-		Storage:            natsjs.FileStorage,
-		Retention:          natsjs.LimitsPolicy,
-		Discard:            natsjs.DiscardNew, // never drop history to make room
-		Replicas:           replicas,
-		Duplicates:         duplicates,
-		AllowDirect:        true,
-		AllowAtomicPublish: true,
+		RePublish:   &natsjs.RePublish{Source: PublicSubjects, Destination: PublicSubjects},
+		Storage:     natsjs.FileStorage,
+		Retention:   natsjs.LimitsPolicy,
+		Discard:     natsjs.DiscardNew, // never drop history to make room
+		Replicas:    replicas,
+		Duplicates:  duplicates,
+		AllowDirect: true,
+		PersistMode: persist,
 	}
 }
 
