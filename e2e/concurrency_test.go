@@ -122,16 +122,6 @@ type raceCommand struct {
 	user                   string // the user it gives a license to
 }
 
-// refresh makes every process read what the others wrote, the only way a
-// process learns of it until bug B1 is fixed: an append that conflicts. A
-// process that knows nothing of the requests would refuse their approval
-// (see staleProcess).
-func (rc *raceClients) refresh(t *testing.T) {
-	for i, l := range rc.cluster[1:] {
-		l.mustCommand(t, adminToken, tenant, "RegisterUser", fmt.Sprintf(`{"userId":"refresh-%d","usageLocation":"US"}`, i))
-	}
-}
-
 // lastSeats: 30 admins assign SPB to 30 users at once; 10 seats.
 func (rc *raceClients) lastSeats(t *testing.T) {
 	rc.want["SPB"] = raceSPBSeats
@@ -158,7 +148,6 @@ func (rc *raceClients) competingApprovals(t *testing.T) {
 			denies = append(denies, raceCommand{token: adminToken, name: "DenyRequest", body: `{"requestId":"` + id + `","message":"no"}`, key: "deny-" + id})
 		}
 	}
-	rc.refresh(t)
 	answers := rc.race(append(slices.Clone(cmds), denies...))
 	approved := rc.tally(t, cmds, answers[:len(cmds)], "LicenseAssigned")
 	assert.Equal(t, raceVisioSeats, approved, "as many approvals succeed as there were seats")
@@ -223,7 +212,6 @@ func (rc *raceClients) sameKeyOnEveryProcess(t *testing.T) {
 // recognizes a command they applied, and lets in a partner they delegated
 // to. ARCHITECTURE.md: "A refusal is never the product of a stale state".
 func (rc *raceClients) staleProcess(t *testing.T) {
-	knownBug(t, bugStaleRefusal)
 	a, b := rc.cluster[0], rc.cluster[1] // b has loaded the tenant: it answered SameKeyOnEveryProcess
 	t.Run("UserRegisteredElsewhere", func(t *testing.T) {
 		a.mustCommand(t, adminToken, tenant, "RegisterUser", `{"userId":"late-1","usageLocation":"US"}`)

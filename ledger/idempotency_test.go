@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,7 +185,6 @@ func assertStoredOnce(t *testing.T, store events.Store, commandID string, want [
 // again with its key to another, which had loaded the tenant before, is
 // answered with its first events, not decided again on an old state.
 func TestL5_RetryOnAnotherProcess(t *testing.T) {
-	knownBug(t, "B1: a process answers a refusal decided on its cached state (Service.attempt)")
 	b := newBackend(t)
 	first := ledger.New(b.store, ledger.Options{})
 	seed(t, first, 1, 5)
@@ -206,7 +204,6 @@ func TestL5_RetryOnAnotherProcess(t *testing.T) {
 // who may not send the command, here an admin of another tenant, is refused
 // and reveals nothing of the first command.
 func TestL5_ReplayOnlyToWhoMaySendTheCommand(t *testing.T) {
-	knownBug(t, "B2: Service.attempt replays a known key before it authorizes the sender")
 	b := newBackend(t)
 	svc := ledger.New(b.store, ledger.Options{})
 	seed(t, svc, 1, 5)
@@ -219,11 +216,3 @@ func TestL5_ReplayOnlyToWhoMaySendTheCommand(t *testing.T) {
 	assert.Empty(t, res.Events)
 }
 
-// knownBug skips a test that shows a reported bug not fixed yet, unless
-// LEDGER_KNOWN_BUGS=1; the fix removes the call (see docs/RELIABILITY.md).
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("LEDGER_KNOWN_BUGS") != "1" {
-		t.Skipf("known bug, reported, not fixed yet: %s; LEDGER_KNOWN_BUGS=1 runs this test", bug)
-	}
-}

@@ -112,8 +112,18 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 	agg := s.aggregate(c.Tenant)
 	agg.mu.Lock()
 	defer agg.mu.Unlock()
+	fresh := !agg.loaded // this call reads the store before deciding
 	for attempt := 1; ; attempt++ {
 		res, err := s.attempt(ctx, agg, c)
+		if isRefusal(err) && !fresh {
+			// A refusal is answered only on a state just read: another
+			// process may have written what makes the command valid, or
+			// applied this very command (L5, L6).
+			fresh = true
+			if moved, rerr := s.refresh(ctx, agg); rerr == nil && moved {
+				continue
+			}
+		}
 		if !errors.Is(err, events.ErrConflict) {
 			return res, s.boundaryError(err)
 		}
@@ -132,12 +142,12 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 	if err := s.load(ctx, agg); err != nil {
 		return Result{}, err
 	}
-	if ref, ok := agg.commands.get(c.ID); ok {
-		return s.replay(ctx, agg, c, ref)
-	}
 	name := domain.CommandName(c.Message)
 	if err := domain.Authorize(c.Principal, agg.state, name, ""); err != nil {
-		return Result{}, err
+		return Result{}, err // before any replay: a key reveals nothing to who may not send the command
+	}
+	if ref, ok := agg.commands.get(c.ID); ok {
+		return s.replay(ctx, agg, c, ref)
 	}
 	now := s.now().UTC()
 	ids := events.IDs(c.ID, now)
@@ -233,7 +243,26 @@ func (s *Service) replay(ctx context.Context, agg *aggregate, c Command, ref com
 	if errors.Is(err, errStop) {
 		err = nil
 	}
+	if err == nil && len(res.Events) > 0 && res.Events[0].GetActor() != c.Principal.ID {
+		return Result{}, domain.Errorf(domain.CodeConflict, "idempotency key %q was already used by another principal; choose a new key", c.ID)
+	}
 	return res, err
+}
+
+// refresh reads what other processes appended to the tenant since this one
+// last looked, and reports whether there was anything.
+func (s *Service) refresh(ctx context.Context, a *aggregate) (bool, error) {
+	before := a.cursor
+	a.setLoaded(false)
+	err := s.load(ctx, a)
+	return a.cursor != before, err
+}
+
+// isRefusal reports whether err is the domain's refusal of a command, as
+// opposed to a failure of the store or a lost race.
+func isRefusal(err error) bool {
+	var de *domain.Error
+	return errors.As(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeUnavailable
 }
 
 var errStop = errors.New("stop")
@@ -272,12 +301,15 @@ func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Princip
 		return err
 	}
 	agg := s.aggregate(tenant)
-	if decided, err := agg.authorize(p, query, subjectUser); decided {
-		return err
+	if decided, err := agg.authorize(p, query, subjectUser); decided && err == nil {
+		return nil
 	}
+	// Not loaded, or refused on what this process knew: read the tenant's
+	// newest events first, since another process may have granted the
+	// access (a delegation, a new user).
 	agg.mu.Lock()
 	defer agg.mu.Unlock()
-	if err := s.load(ctx, agg); err != nil {
+	if _, err := s.refresh(ctx, agg); err != nil {
 		return s.boundaryError(err)
 	}
 	_, err := agg.authorize(p, query, subjectUser)
