@@ -10,9 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/licensing-ledger/ledger/events"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 )
 
 // The fsync study measures, on a server that fsyncs every write before
@@ -99,7 +99,7 @@ func studyStreams(ctx context.Context, srv *natsServer, streams, publishers int,
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				msg := &nats.Msg{Subject: subject, Data: payload}
 				began := time.Now()
-				ack, err := srv.js.PublishMsg(ctx, msg, natsjs.WithMsgID(nuid.Next()), natsjs.WithExpectLastSequencePerSubject(last))
+				ack, err := srv.js.PublishMsg(ctx, msg, natsjs.WithMsgID(events.NewULID()), natsjs.WithExpectLastSequencePerSubject(last))
 				if err != nil {
 					parts[p].add(failed, err.Error(), time.Since(began))
 					continue
@@ -154,7 +154,7 @@ func studyBatches(ctx context.Context, srv *natsServer, size, batchers int, leng
 // last sequence last[i], and returns the stream sequence of its last
 // message.
 func sendBatch(ctx context.Context, nc *nats.Conn, prefix string, payload []byte, last []uint64) (uint64, error) {
-	id := nuid.Next()
+	id := events.NewULID()
 	for i := range last {
 		msg := nats.NewMsg(fmt.Sprintf("%s.t%d", prefix, i))
 		msg.Data = payload

@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/licensing-ledger/ledger/events"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
-	"github.com/nats-io/nuid"
 )
 
 // rawStream is the stream of the raw publishes, beside the ledger's own on
@@ -71,7 +71,7 @@ func publishRaw(ctx context.Context, js natsjs.JetStream, i int, cfg config, pay
 		msg := nats.NewMsg(own[t])
 		msg.Data = payload
 		start := time.Now()
-		ack, err := js.PublishMsg(ctx, msg, natsjs.WithMsgID(nuid.Next()), natsjs.WithExpectLastSequencePerSubject(last[t]))
+		ack, err := js.PublishMsg(ctx, msg, natsjs.WithMsgID(events.NewULID()), natsjs.WithExpectLastSequencePerSubject(last[t]))
 		if err != nil {
 			s.add(failed, err.Error(), time.Since(start))
 			continue

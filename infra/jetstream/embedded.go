@@ -92,7 +92,9 @@ func serverOptions(cfg EmbeddedConfig) (*server.Options, error) {
 		DontListen: cfg.Listen == "",
 	}
 	if cfg.LedgerPassword != "" {
-		authOptions(opts, cfg.LedgerPassword)
+		if err := authOptions(opts, cfg.LedgerPassword); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.Listen == "" {
 		return opts, nil

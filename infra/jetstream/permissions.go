@@ -1,6 +1,9 @@
 package jetstream
 
-import "github.com/nats-io/nats-server/v2/server"
+import (
+	"github.com/nats-io/nats-server/v2/server"
+	"golang.org/x/crypto/bcrypt"
+)
 
 // The embedded server's users. The ledger connects as LedgerUser with a
 // password only its own process knows; every other client, connecting
@@ -12,13 +15,19 @@ const (
 )
 
 // authOptions turns authentication on: the ledger's user may do anything;
-// clients without credentials get subscriberPermissions.
-func authOptions(opts *server.Options, ledgerPassword string) {
+// clients without credentials get subscriberPermissions. The server keeps
+// only a bcrypt hash of the ledger's password.
+func authOptions(opts *server.Options, ledgerPassword string) error {
+	hash, err := bcrypt.GenerateFromPassword([]byte(ledgerPassword), bcrypt.MinCost)
+	if err != nil {
+		return err
+	}
 	opts.Users = []*server.User{
-		{Username: LedgerUser, Password: ledgerPassword},
+		{Username: LedgerUser, Password: string(hash)},
 		{Username: SubscriberUser, Permissions: subscriberPermissions()},
 	}
 	opts.NoAuthUser = SubscriberUser
+	return nil
 }
 
 // subscriberPermissions allows a downstream client to subscribe to the
