@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -92,11 +93,10 @@ func (v *views) userViews() []projections.UserView {
 	return out
 }
 
+// sortedKeys returns the keys of m in order (never nil), for deterministic
+// output.
 func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	keys := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }

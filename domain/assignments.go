@@ -2,6 +2,7 @@ package domain
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/licensing-ledger/ledger/domain/catalog"
@@ -454,13 +455,12 @@ func without(m map[string][]string, key string) map[string][]string {
 	return out
 }
 
+// sortedKeys returns the keys of m in order (never nil), for deterministic
+// output.
 func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	keys := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }
 
 func firstKey[V any](m map[string]V) string {

@@ -7,10 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/licensing-ledger/ledger/infra/jetstream"
-	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -158,13 +156,7 @@ func (l *ledgerd) send(t *testing.T, c badInput) response {
 // holds every event of the log.
 func streamDigest(t *testing.T, url string) string {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := natsjs.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	js, ctx := jetStreamClient(t, url)
 	awaitPublished(t, ctx, js)
 	return jetstream.LogStreamName + ": " + digestStream(t, ctx, js, jetstream.LogStreamName) +
 		"; " + jetstream.StreamName + ": " + digestStream(t, ctx, js, jetstream.StreamName)

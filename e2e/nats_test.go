@@ -70,19 +70,27 @@ func (s *subscriber) received(t *testing.T, n int) []*ledgerv1.Event {
 	return out
 }
 
+// jetStreamClient connects to NATS as a downstream reader would, for at most
+// a minute of work; the connection closes when the test ends.
+func jetStreamClient(t *testing.T, url string) (natsjs.JetStream, context.Context) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := natsjs.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return js, ctx
+}
+
 // replay rebuilds the read models from the first event of the LEDGER
 // stream, read over NATS as an auditor's tool would, once the stream holds
 // every event the ledger stored (publication follows storage
 // asynchronously).
 func replay(t *testing.T, url string) (*projections.Licenses, *projections.Requests) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := natsjs.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	js, ctx := jetStreamClient(t, url)
 	held := awaitPublished(t, ctx, js)
 	stream, err := js.Stream(ctx, jetstream.StreamName)
 	require.NoError(t, err)

@@ -12,7 +12,6 @@ import (
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/licensing-ledger/ledger/projections"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
-	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,13 +31,7 @@ type publicEvent struct {
 // every message from the first with an ordered consumer.
 func readPublicStream(t *testing.T, url string, want int) []publicEvent {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := natsjs.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	js, ctx := jetStreamClient(t, url)
 	stream, err := js.Stream(ctx, jetstream.StreamName)
 	require.NoError(t, err)
 	held := streamHolding(t, ctx, stream, max(uint64(want), awaitPublished(t, ctx, js)))

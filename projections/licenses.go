@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -321,13 +322,12 @@ func enumName(s, prefix string) string {
 	return strings.ToLower(strings.TrimPrefix(s, prefix))
 }
 
+// sortedKeys returns the keys of m in order (never nil), for deterministic
+// output.
 func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
+	keys := slices.AppendSeq(make([]string, 0, len(m)), maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }
 
 func sortedErrorKeys(m map[[2]string]LicenseError) [][2]string {
