@@ -215,4 +215,3 @@ func TestL5_ReplayOnlyToWhoMaySendTheCommand(t *testing.T) {
 	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
 	assert.Empty(t, res.Events)
 }
-
