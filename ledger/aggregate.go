@@ -33,6 +33,10 @@ type aggregate struct {
 	loaded   bool
 	// sinceSnapshot counts the events applied since the last snapshot.
 	sinceSnapshot int
+	// snapMu orders snapshot saves; savedSnapshot is the sequence of the
+	// newest one saved.
+	snapMu        sync.Mutex
+	savedSnapshot uint64
 }
 
 func newAggregate(tenant string) *aggregate {

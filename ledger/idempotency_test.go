@@ -32,13 +32,7 @@ type shortWindow struct {
 // newShortWindow starts an embedded server for one test.
 func newShortWindow(t *testing.T) shortWindow {
 	t.Helper()
-	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	nc, err := nats.Connect("", nats.InProcessServer(ns))
-	require.NoError(t, err)
-	t.Cleanup(nc.Close)
-	return shortWindow{nc: nc}
+	return shortWindow{nc: embeddedConn(t)}
 }
 
 // open opens a store as a ledger process does, with the short window (a

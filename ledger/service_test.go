@@ -30,13 +30,21 @@ type backend struct {
 
 func newBackend(t *testing.T) backend {
 	t.Helper()
+	nc := embeddedConn(t)
+	return backend{nc: nc, store: openStore(t, nc)}
+}
+
+// embeddedConn starts an embedded NATS server for one test and connects to
+// it in process.
+func embeddedConn(t *testing.T) *nats.Conn {
+	t.Helper()
 	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: t.TempDir()})
 	require.NoError(t, err)
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	nc, err := nats.Connect("", nats.InProcessServer(ns))
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
-	return backend{nc: nc, store: openStore(t, nc)}
+	return nc
 }
 
 // openStore opens another store instance on the same server, as a second

@@ -166,10 +166,26 @@ func (s *Service) maybeSnapshot(a *aggregate) {
 		return
 	}
 	go func() {
-		if err := s.snapshots.SaveSnapshot(context.Background(), snap); err != nil {
+		if err := s.saveSnapshot(context.Background(), a, snap); err != nil {
 			s.log.Warn("saving a snapshot failed", "tenant", snap.Tenant, "err", err)
 		}
 	}()
+}
+
+// saveSnapshot writes a snapshot unless a newer one of the tenant was
+// written already: saves run in the background and may finish out of
+// order, and an older snapshot must never replace a newer one.
+func (s *Service) saveSnapshot(ctx context.Context, a *aggregate, snap events.Snapshot) error {
+	a.snapMu.Lock()
+	defer a.snapMu.Unlock()
+	if snap.Cursor.Sequence <= a.savedSnapshot {
+		return nil
+	}
+	if err := s.snapshots.SaveSnapshot(ctx, snap); err != nil {
+		return err
+	}
+	a.savedSnapshot = snap.Cursor.Sequence
+	return nil
 }
 
 // Snapshot saves the tenant's snapshot now, whatever its age: for operators
@@ -189,5 +205,5 @@ func (s *Service) Snapshot(ctx context.Context, tenant string) error {
 	if err != nil {
 		return err
 	}
-	return s.snapshots.SaveSnapshot(ctx, snap)
+	return s.saveSnapshot(ctx, a, snap)
 }
