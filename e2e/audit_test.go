@@ -176,17 +176,8 @@ func requireSameState(t *testing.T, views, state map[string]any, step int) {
 // GlobalReader, auditor@contoso.
 func startAuditLedgerd(t *testing.T) *ledgerd {
 	t.Helper()
-	dir := t.TempDir()
-	data, err := os.ReadFile(writeAuthFile(t, dir))
-	require.NoError(t, err)
-	var f auth.File
-	require.NoError(t, json.Unmarshal(data, &f))
-	f.Principals = append(f.Principals, auth.Entry{ID: "auditor@contoso", Tenant: tenant, Roles: []string{"GlobalReader"}, Token: auditorToken})
-	data, err = json.Marshal(f)
-	require.NoError(t, err)
-	path := filepath.Join(dir, "audit-principals.json")
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	return startLedgerd(t, "--auth-file", path) // the last --auth-file wins
+	auditor := auth.Entry{ID: "auditor@contoso", Tenant: tenant, Roles: []string{"GlobalReader"}, Token: auditorToken}
+	return startLedgerd(t, "--auth-file", principalsFile(t, auditor)) // the last --auth-file wins
 }
 
 // ledgerctl runs the real ledgerctl binary against one ledgerd.

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -143,7 +141,7 @@ func TestJourneyRequestApprovedInPartThroughAGroup(t *testing.T) {
 
 	// Users ask, naming colleagues (Q1); add-ons cannot be asked for (C1).
 	r1 := journeyRequestID(run(aliceToken, "RequestLicense", `{"productId":"VISIOCLIENT","userIds":["bob","carol"],"message":"for the floor plans"}`))
-	r2 := journeyRequestID(run(userToken("dave"), "RequestLicense", `{"productId":"VISIOCLIENT","userIds":["erin"]}`))
+	r2 := journeyRequestID(run(tokenFor("dave"), "RequestLicense", `{"productId":"VISIOCLIENT","userIds":["erin"]}`))
 	addOn := l.command(t, aliceToken, tenant, "RequestLicense", `{"productId":"SHAREPOINTSTORAGE"}`)
 	assert.Equal(t, "ValidationFailed", addOn.Code(), string(addOn.Raw))
 	assert.Len(t, l.get(t, adminToken, "/v1/tenants/contoso/requests?status=pending").Body["requests"], 2)
@@ -194,25 +192,15 @@ func TestJourneyRequestApprovedInPartThroughAGroup(t *testing.T) {
 }
 
 // startLedgerdWithUsers starts ledgerd with the harness's principals plus,
-// for each id, an ordinary user of contoso whose token is userToken(id).
+// for each id, an ordinary user of contoso whose token is tokenFor(id).
 func startLedgerdWithUsers(t *testing.T, ids ...string) *ledgerd {
 	t.Helper()
-	dir := t.TempDir()
-	data, err := os.ReadFile(writeAuthFile(t, dir))
-	require.NoError(t, err)
-	var f auth.File
-	require.NoError(t, json.Unmarshal(data, &f))
+	var users []auth.Entry
 	for _, id := range ids {
-		f.Principals = append(f.Principals, auth.Entry{ID: id, Tenant: tenant, Token: userToken(id)})
+		users = append(users, member(id, tenant))
 	}
-	data, err = json.Marshal(f)
-	require.NoError(t, err)
-	path := filepath.Join(dir, "journey-principals.json")
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	return startLedgerd(t, "--auth-file", path) // the last --auth-file wins
+	return startLedgerd(t, "--auth-file", principalsFile(t, users...)) // the last --auth-file wins
 }
-
-func userToken(id string) string { return id + "-token-0123456789" }
 
 // journeyUsers returns the ids user01 ... userNN.
 func journeyUsers(n int) []string {
