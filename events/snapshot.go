@@ -10,9 +10,9 @@ type Snapshot struct {
 	Tenant string
 	// Cursor is the place of the last event the snapshot includes.
 	Cursor Cursor
-	// Previous is the place of the event before it (zero for the first),
-	// from which a loader re-reads the last event to check the snapshot
-	// belongs to this stream.
+	// Previous is a place before that event (the event before it, or before
+	// the append that wrote it; zero for the start), from which a loader
+	// re-reads the last event to check the snapshot belongs to this stream.
 	Previous Cursor
 	// LastID and LastHash identify the last event included.
 	LastID   string

@@ -26,7 +26,10 @@ type aggregate struct {
 	view     sync.RWMutex
 	state    *domain.State
 	cursor   events.Cursor
-	previous events.Cursor // the cursor before the last event, for snapshots
+	// previous is a stored cursor before the last event (the one before it,
+	// or before the last append), from which a snapshot's last event is
+	// read again to check it.
+	previous events.Cursor
 	lastID   string
 	lastHash []byte
 	commands commandIndex

@@ -160,6 +160,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 	if err != nil {
 		return Result{}, err
 	}
+	before := agg.cursor
 	if err := s.append(ctx, agg, recs); err != nil {
 		return Result{}, err
 	}
@@ -168,6 +169,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 			return Result{}, err
 		}
 	}
+	agg.previous = before // the store gave the position of the last record only
 	s.maybeSnapshot(agg)
 	return Result{CommandID: c.ID, Events: evs, Notice: d.Notice}, nil
 }
@@ -211,7 +213,7 @@ func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Reco
 		cur, err = s.store.Append(ctx, agg.state.Tenant, agg.cursor, recs)
 		if err == nil {
 			for i := range recs {
-				recs[i].Position = cur.Position // exact for the last; others only need ordering
+				recs[i].Position = cur.Position // exact for the last only
 			}
 			return nil
 		}

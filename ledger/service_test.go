@@ -223,3 +223,24 @@ func ids(r ledger.Result) []string {
 	}
 	return out
 }
+
+// TestSnapshotAfterABulkCommandIsUsed: a snapshot whose last command wrote
+// several events (one append, one stored position for all but the last
+// known to this process) still fits the stream and serves a cold load.
+func TestSnapshotAfterABulkCommandIsUsed(t *testing.T) {
+	b := newBackend(t)
+	js, err := natsjs.New(b.nc)
+	require.NoError(t, err)
+	snaps, err := jetstream.OpenSnapshots(context.Background(), js, 1)
+	require.NoError(t, err)
+	writer := ledger.New(b.store, ledger.Options{Snapshots: snaps, SnapshotEvery: 1000})
+	seed(t, writer, 4, 10)
+	must(t, writer, &ledgerv1.AssignLicense{ProductId: "SPB", UserIds: []string{"u0", "u1", "u2"}})
+	require.NoError(t, writer.Snapshot(context.Background(), "contoso"))
+
+	counting := &countingStore{Store: openStore(t, b.nc)}
+	cold := ledger.New(counting, ledger.Options{Snapshots: snaps, SnapshotEvery: 1000})
+	_, err = run(t, cold, "", admin, &ledgerv1.AssignLicense{ProductId: "SPB", UserIds: []string{"u3"}})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, counting.read.Load(), int64(3), "the snapshot was used: only the last command's events were read again")
+}
