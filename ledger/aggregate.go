@@ -22,10 +22,10 @@ import (
 // changes them holds mu and view both, and holds view only while changing
 // them.
 type aggregate struct {
-	mu       sync.Mutex
-	view     sync.RWMutex
-	state    *domain.State
-	cursor   events.Cursor
+	mu     sync.Mutex
+	view   sync.RWMutex
+	state  *domain.State
+	cursor events.Cursor
 	// previous is a stored cursor before the last event (the one before it,
 	// or before the last append), from which a snapshot's last event is
 	// read again to check it.
