@@ -8,20 +8,27 @@ import (
 	"github.com/oklog/ulid/v2"
 )
 
-// IDs returns a source of ULIDs derived from a command id and the time the
-// command was accepted. The same command at the same time yields the same
-// ids, so a decision replayed after a failure writes the same event ids and
-// stores deduplicate it.
-func IDs(commandID string, at time.Time) func() string {
+// IDs returns a source of ULIDs for the events of one decision of a
+// command: derived from the command id, the writer that decided it and the
+// instant it did. An append retried with the same records carries the same
+// ids, so stores deduplicate it; two writers (processes) deciding the same
+// command never make the same ids, which a store would take for a retry of
+// the other's append and store only one of the two decisions while
+// acknowledging both.
+func IDs(commandID, writer string, at time.Time) func() string {
 	var n uint64
 	ms := ulid.Timestamp(at)
+	seed := sha256.New()
+	seed.Write([]byte(commandID))
+	seed.Write([]byte{0})
+	seed.Write([]byte(writer))
+	seed.Write(binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano())))
+	prefix := seed.Sum(nil)
 	return func() string {
 		n++
-		var buf [8]byte
-		binary.BigEndian.PutUint64(buf[:], n)
 		h := sha256.New()
-		h.Write([]byte(commandID))
-		h.Write(buf[:])
+		h.Write(prefix)
+		h.Write(binary.BigEndian.AppendUint64(nil, n))
 		var id ulid.ULID
 		_ = id.SetTime(ms)
 		_ = id.SetEntropy(h.Sum(nil)[:10])
@@ -29,5 +36,6 @@ func IDs(commandID string, at time.Time) func() string {
 	}
 }
 
-// NewULID returns a fresh random ULID, for command ids the client did not give.
+// NewULID returns a fresh random ULID, for command ids the client did not
+// give and for naming a writer.
 func NewULID() string { return ulid.Make().String() }

@@ -4,8 +4,10 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 )
 
 // Position is a place in the store's global order of events, across every
@@ -36,6 +38,16 @@ type Record struct {
 
 // Cursor returns the cursor that points at this record.
 func (r Record) Cursor() Cursor { return Cursor{Sequence: r.Sequence, Position: r.Position} }
+
+// SameRecords reports whether stored are recs: the same ids and the same
+// bytes, in order. A store that finds an append's ids already stored uses
+// it to tell a retry of that append (the same records) from another
+// writer's records that share the ids, which must be ErrConflict.
+func SameRecords(stored, recs []Record) bool {
+	return slices.EqualFunc(stored, recs, func(a, b Record) bool {
+		return a.ID == b.ID && bytes.Equal(a.Data, b.Data)
+	})
+}
 
 // ErrConflict is returned by Append when the tenant's stream has moved past
 // the expected cursor: another writer appended first. Reload and decide again.

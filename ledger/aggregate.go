@@ -3,6 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -99,6 +100,10 @@ func (a *aggregate) sequence() uint64 {
 	return a.cursor.Sequence
 }
 
+// errDoesNotFollow is an event that does not follow the aggregate's last
+// one, in sequence or hash chain.
+var errDoesNotFollow = errors.New("the event does not follow the last one applied")
+
 // apply evolves the aggregate by one stored event, checking that it follows
 // the previous one in sequence and hash chain; hash is the SHA-256 of the
 // record's bytes. The caller holds mu.
@@ -106,10 +111,10 @@ func (a *aggregate) apply(r events.Record, e *ledgerv1.Event, hash []byte) error
 	a.view.Lock()
 	defer a.view.Unlock()
 	if r.Sequence != a.cursor.Sequence+1 {
-		return fmt.Errorf("ledger: tenant %s: event %s has sequence %d after %d", r.Tenant, r.ID, r.Sequence, a.cursor.Sequence)
+		return fmt.Errorf("ledger: tenant %s: event %s has sequence %d after %d: %w", r.Tenant, r.ID, r.Sequence, a.cursor.Sequence, errDoesNotFollow)
 	}
 	if !bytes.Equal(e.GetPrevHash(), a.lastHash) {
-		return fmt.Errorf("ledger: tenant %s: event %s (sequence %d) does not chain to the event before it", r.Tenant, r.ID, r.Sequence)
+		return fmt.Errorf("ledger: tenant %s: event %s (sequence %d) does not chain to the event before it: %w", r.Tenant, r.ID, r.Sequence, errDoesNotFollow)
 	}
 	if id := e.GetCommandId(); id != "" {
 		ref, ok := a.commands.get(id)

@@ -194,6 +194,36 @@ func TestL5_RetryOnAnotherProcess(t *testing.T) {
 	assert.Equal(t, ids(applied), ids(again))
 }
 
+// TestL5_SameCommandOnTwoProcessesAtOneInstant: two processes that decide
+// the same command at the same instant, each on the state it had, make
+// different event ids; the second append is a conflict, not taken for a
+// retry of the first, so the command is applied once, the second process
+// answers with the first's events, and its chain stays whole.
+func TestL5_SameCommandOnTwoProcessesAtOneInstant(t *testing.T) {
+	b := newBackend(t)
+	at := time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return at }
+	first := ledger.New(b.store, ledger.Options{Now: clock})
+	second := ledger.New(openStore(t, b.nc), ledger.Options{Now: clock})
+	seed(t, first, 2, 5)
+	must(t, second, &ledgerv1.RegisterUser{UserId: "loaded", UsageLocation: "US"}) // second has loaded the tenant
+	must(t, first, &ledgerv1.RegisterUser{UserId: "late", UsageLocation: "US"})    // and is one event behind
+
+	cmd := &ledgerv1.AssignLicense{ProductId: "SPB", UserIds: []string{"u0"}}
+	applied, err := run(t, first, "same-instant", admin, cmd)
+	require.NoError(t, err)
+	again, err := run(t, second, "same-instant", admin, cmd)
+	require.NoError(t, err)
+	assert.True(t, again.Replayed, "the second process answers the first application")
+	assert.Equal(t, ids(applied), ids(again))
+	assertStoredOnce(t, b.store, "same-instant", ids(applied))
+
+	_, err = run(t, second, "", admin, &ledgerv1.AssignLicense{ProductId: "SPB", UserIds: []string{"u1"}})
+	require.NoError(t, err, "the second process's chain is whole")
+	_, err = run(t, first, "", admin, &ledgerv1.RegisterUser{UserId: "after", UsageLocation: "US"})
+	require.NoError(t, err, "and so is the first's, after reading the second's event")
+}
+
 // TestL5_ReplayOnlyToWhoMaySendTheCommand: a used key sent by a principal
 // who may not send the command, here an admin of another tenant, is refused
 // and reveals nothing of the first command.

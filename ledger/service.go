@@ -25,8 +25,11 @@ import (
 type Service struct {
 	store   events.Store
 	catalog *catalog.Catalog
-	now     func() time.Time
-	log     *slog.Logger
+	// writer names this Service among the processes writing the store; it
+	// makes the event ids of its decisions its own (see events.IDs).
+	writer string
+	now    func() time.Time
+	log    *slog.Logger
 
 	snapshots     events.SnapshotStore
 	snapshotEvery int
@@ -63,7 +66,7 @@ func New(store events.Store, o Options) *Service {
 		o.SnapshotEvery = DefaultSnapshotEvery
 	}
 	return &Service{
-		store: store, catalog: o.Catalog, now: o.Now, log: o.Logger, tenants: map[string]*aggregate{},
+		store: store, catalog: o.Catalog, writer: events.NewULID(), now: o.Now, log: o.Logger, tenants: map[string]*aggregate{},
 		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery,
 	}
 }
@@ -120,7 +123,11 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 			// process may have written what makes the command valid, or
 			// applied this very command (L5, L6).
 			fresh = true
-			if moved, rerr := s.refresh(ctx, agg); rerr == nil && moved {
+			moved, rerr := s.refresh(ctx, agg)
+			if rerr != nil {
+				return Result{}, s.boundaryError(rerr)
+			}
+			if moved {
 				continue
 			}
 		}
@@ -150,7 +157,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 		return s.replay(ctx, agg, c, ref)
 	}
 	now := s.now().UTC()
-	ids := events.IDs(c.ID, now)
+	ids := events.IDs(c.ID, s.writer, now)
 	dc := domain.Context{Principal: c.Principal, Roles: domain.EffectiveRoles(c.Principal, agg.state), Now: now, Catalog: s.catalog, NewID: ids}
 	d, err := domain.Decide(agg.state, c.Message, dc)
 	if err != nil || len(d.Events) == 0 {
@@ -276,7 +283,16 @@ func (s *Service) load(ctx context.Context, a *aggregate) error {
 		return nil
 	}
 	s.fromSnapshot(ctx, a)
-	if err := a.catchUp(ctx, s.store); err != nil {
+	err := a.catchUp(ctx, s.store)
+	if errors.Is(err, errDoesNotFollow) && a.cursor.Sequence > 0 {
+		// What this process held does not fit the stream: rebuild the
+		// tenant from its first event rather than refuse it until a
+		// restart. A stream that does not fit itself still fails.
+		s.log.Error("the tenant's state does not fit its stream; rebuilding it from the first event", "tenant", a.state.Tenant, "err", err)
+		a.reset()
+		err = a.catchUp(ctx, s.store)
+	}
+	if err != nil {
 		return err
 	}
 	s.maybeSnapshot(a)

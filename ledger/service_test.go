@@ -244,3 +244,39 @@ func TestSnapshotAfterABulkCommandIsUsed(t *testing.T) {
 	require.NoError(t, err)
 	assert.LessOrEqual(t, counting.read.Load(), int64(3), "the snapshot was used: only the last command's events were read again")
 }
+
+// droppingStore acknowledges one append, once armed, without storing it,
+// as a store that loses an acknowledged write would.
+type droppingStore struct {
+	events.Store
+	armed bool
+}
+
+func (s *droppingStore) Append(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
+	if !s.armed {
+		return s.Store.Append(ctx, tenant, expected, recs)
+	}
+	s.armed = false
+	return events.Cursor{Sequence: recs[len(recs)-1].Sequence, Position: expected.Position}, nil
+}
+
+// TestAStateThatDoesNotFitTheStreamIsRebuilt: a process whose state holds
+// an event the stream does not (here, a write its store lost) rebuilds the
+// tenant from the stream when it next reads it, instead of failing every
+// command of the tenant until it restarts.
+func TestAStateThatDoesNotFitTheStreamIsRebuilt(t *testing.T) {
+	b := newBackend(t)
+	lossy := &droppingStore{Store: b.store}
+	svc := ledger.New(lossy, ledger.Options{})
+	seed(t, svc, 2, 5)
+	lossy.armed = true
+	must(t, svc, &ledgerv1.AssignLicense{ProductId: "SPB", UserIds: []string{"u0"}}) // acknowledged, lost
+	other := ledger.New(openStore(t, b.nc), ledger.Options{})
+	must(t, other, &ledgerv1.RegisterUser{UserId: "elsewhere", UsageLocation: "US"})
+
+	_, err := run(t, svc, "", admin, &ledgerv1.AssignLicense{ProductId: "SPB", UserIds: []string{"elsewhere"}})
+	require.NoError(t, err, "the tenant is rebuilt from its stream and the command decided on it")
+	res, err := run(t, svc, "", admin, &ledgerv1.AssignLicense{ProductId: "SPB", UserIds: []string{"u0"}})
+	require.NoError(t, err, "the lost assignment is not in the rebuilt state: u0 can be assigned")
+	assert.Len(t, res.Events, 1)
+}

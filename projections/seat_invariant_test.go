@@ -202,7 +202,7 @@ func (w *world) decide(p domain.Principal, cmd proto.Message) (domain.Decision, 
 	if err := domain.Authorize(p, w.st, domain.CommandName(cmd), ""); err != nil {
 		return domain.Decision{}, err
 	}
-	ids := events.IDs(fmt.Sprintf("cmd-%d", len(w.history)), w.now)
+	ids := events.IDs(fmt.Sprintf("cmd-%d", len(w.history)), "property-test", w.now)
 	return domain.Decide(w.st, cmd, domain.Context{
 		Principal: p, Roles: domain.EffectiveRoles(p, w.st), Now: w.now, Catalog: w.cat, NewID: ids,
 	})

@@ -105,7 +105,7 @@ func seedCold(ctx context.Context, w *eventWriter, m *tenantModel) error {
 // service would, and writes its events; a refused command writes nothing.
 func writeDecided(ctx context.Context, w *eventWriter, st *domain.State, cmd command, cat *catalog.Catalog) error {
 	id := events.NewULID()
-	ids := events.IDs(id, w.now)
+	ids := events.IDs(id, "ledgerbench", w.now)
 	dc := domain.Context{Principal: cmd.principal, Roles: domain.EffectiveRoles(cmd.principal, st), Now: w.now, Catalog: cat, NewID: ids}
 	d, err := domain.Decide(st, cmd.msg, dc)
 	if err != nil || len(d.Events) == 0 {

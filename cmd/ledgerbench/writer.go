@@ -41,7 +41,7 @@ func newEventWriter(store events.Store, tenant string, commit int) *eventWriter 
 // once there are enough for a commit. A command's events are never split.
 func (w *eventWriter) command(ctx context.Context, name string, payloads ...proto.Message) error {
 	id := events.NewULID()
-	return w.write(ctx, name, w.actor, id, events.IDs(id, w.now), payloads)
+	return w.write(ctx, name, w.actor, id, events.IDs(id, "ledgerbench", w.now), payloads)
 }
 
 // write records the events of the command id sent by actor, with event ids

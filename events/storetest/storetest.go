@@ -62,6 +62,7 @@ func Run(t *testing.T, factory Factory) {
 		{"IdempotentRetryMultiRecord", idempotentRetryMultiRecord},
 		{"IdempotentRetryAfterLaterAppends", idempotentRetryAfterLaterAppends},
 		{"RetryWithChangedRecordsConflicts", retryWithChangedRecordsConflicts},
+		{"SameIDsOtherDataConflicts", sameIDsOtherDataConflicts},
 		{"TenantIsolation", tenantIsolation},
 		{"ReadAfterCursorInTheMiddle", readAfterCursorInTheMiddle},
 		{"ReadUnknownTenantIsEmpty", readUnknownTenantIsEmpty},
@@ -278,6 +279,24 @@ func retryWithChangedRecordsConflicts(f *fixture) {
 	_, err := f.store.Append(f.ctx, acme, events.Cursor{}, changed)
 	require.ErrorIs(f.t, err, events.ErrConflict)
 	requireRecords(f.t, recs, f.read(acme, events.Cursor{}))
+}
+
+// sameIDsOtherDataConflicts: records that share a stored append's ids but
+// not its bytes are another writer's, not a retry: the append is refused
+// as a conflict, never acknowledged as if it were stored.
+func sameIDsOtherDataConflicts(f *fixture) {
+	for _, n := range []int{1, 3} {
+		tenant := fmt.Sprintf("%s-%d", acme, n)
+		recs := records(tenant, events.Cursor{}, n)
+		f.append(tenant, events.Cursor{}, recs)
+		other := slices.Clone(recs)
+		for i := range other {
+			other[i].Data = fmt.Appendf(nil, `{"writer":"another","id":%q}`, other[i].ID)
+		}
+		_, err := f.store.Append(f.ctx, tenant, events.Cursor{}, other)
+		require.ErrorIs(f.t, err, events.ErrConflict, "%d records", n)
+		requireRecords(f.t, recs, f.read(tenant, events.Cursor{}))
+	}
 }
 
 func tenantIsolation(f *fixture) {

@@ -262,8 +262,9 @@ func refusal(e *apiError) error {
 var errEnough = errors.New("enough records")
 
 // alreadyStored reports whether the tenant's first len(recs) records after
-// expected are recs (by id), and if so the cursor of the last one. An
-// append is one message, so its records, if stored, are the next message.
+// expected are recs, the same ids and bytes, and if so the cursor of the
+// last one. An append is one message, so its records, if stored, are the
+// next message.
 func (s *Store) alreadyStored(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, bool, error) {
 	stored := make([]events.Record, 0, len(recs))
 	_, _, err := s.directGet(ctx, s.pageAfter(tenant, expected.Position, 1), expected.Position, func(r events.Record) error {
@@ -276,13 +277,8 @@ func (s *Store) alreadyStored(ctx context.Context, tenant string, expected event
 	if err != nil && !errors.Is(err, errEnough) {
 		return events.Cursor{}, false, err
 	}
-	if len(stored) < len(recs) {
+	if !events.SameRecords(stored, recs) {
 		return events.Cursor{}, false, nil
-	}
-	for i := range recs {
-		if stored[i].ID != recs[i].ID {
-			return events.Cursor{}, false, nil
-		}
 	}
 	return stored[len(stored)-1].Cursor(), true, nil
 }

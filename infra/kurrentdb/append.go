@@ -35,7 +35,7 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 	result, err := client.AppendToStream(ctx, stream, opts, proposed...)
 	switch {
 	case err == nil:
-		return s.appended(ctx, stream, recs, result), nil
+		return s.appended(ctx, stream, recs, result)
 	case hasCode(err, esdb.ErrorCodeWrongExpectedVersion):
 		return s.retried(ctx, stream, expected, recs)
 	default:
@@ -105,42 +105,46 @@ func recordID(s string) (ulid.ULID, error) {
 // It reads that event back for its Position, so the cursor carries the same
 // commit position reads and subscriptions report: the append result's
 // commit position is not documented to be the last event's for a batch.
-// If the read fails, the append still succeeded; the result's position is
-// the best left.
-func (s *Store) appended(ctx context.Context, stream string, recs []events.Record, result *esdb.WriteResult) events.Cursor {
+// KurrentDB also answers success when the event ids are already stored at
+// the expected place, whatever their data: if the event read back is not
+// the record appended, byte for byte, another writer's records took those
+// ids and this append is events.ErrConflict. If the read fails, the append
+// still succeeded; the result's position is the best left.
+func (s *Store) appended(ctx context.Context, stream string, recs []events.Record, result *esdb.WriteResult) (events.Cursor, error) {
 	fallback := events.Cursor{Sequence: result.NextExpectedVersion + 1, Position: events.Position(result.CommitPosition)}
 	last := recs[len(recs)-1]
-	cur, found, err := s.cursorOf(ctx, stream, last.Sequence, last.ID)
+	stored, found, err := s.recordAt(ctx, stream, last.Sequence)
 	switch {
 	case err != nil:
 		s.log.Warn("kurrentdb: appended, but cannot read back the position", "stream", stream, "err", err)
-		return fallback
-	case !found:
+		return fallback, nil
+	case !found || stored.ID != last.ID:
 		s.log.Error("kurrentdb: appended, but the last record is not where the node said", "stream", stream, "sequence", last.Sequence)
-		return fallback
-	case cur.Position == 0:
-		cur.Position = fallback.Position
+		return fallback, nil
+	case !events.SameRecords([]events.Record{stored}, []events.Record{last}):
+		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s: event %s is stored with other data: %w", stream, last.ID, events.ErrConflict)
+	case stored.Position == 0:
+		stored.Position = fallback.Position
 	}
-	return cur
+	return stored.Cursor(), nil
 }
 
-// cursorOf returns the cursor of the event at the tenant sequence if it is
-// the record with that ID.
-func (s *Store) cursorOf(ctx context.Context, stream string, sequence uint64, id string) (events.Cursor, bool, error) {
-	var cur events.Cursor
+// recordAt returns the event at the tenant sequence, if there is one.
+func (s *Store) recordAt(ctx context.Context, stream string, sequence uint64) (events.Record, bool, error) {
+	var rec events.Record
 	found := false
 	opts := esdb.ReadStreamOptions{From: esdb.Revision(sequence - 1)}
 	err := s.eachInStream(ctx, stream, opts, 1, func(ev *esdb.ResolvedEvent) error {
-		rec := s.record(ev)
-		found = rec.ID == id && rec.Sequence == sequence
-		cur = rec.Cursor()
+		rec = s.record(ev)
+		found = rec.Sequence == sequence
 		return nil
 	})
-	return cur, found, err
+	return rec, found, err
 }
 
-// retried decides a wrong expected version: success if recs are stored
-// right after expected, in order (a retry of an append that went through),
+// retried decides a wrong expected version: success if recs, the same ids
+// and bytes, are stored right after expected, in order (a retry of an
+// append that went through),
 // events.ErrConflict otherwise.
 func (s *Store) retried(ctx context.Context, stream string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
 	var stored []events.Record
@@ -152,22 +156,10 @@ func (s *Store) retried(ctx context.Context, stream string, expected events.Curs
 	if err != nil {
 		return events.Cursor{}, err
 	}
-	if !sameIDs(stored, recs) {
+	if !events.SameRecords(stored, recs) {
 		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s after sequence %d: %w", stream, expected.Sequence, events.ErrConflict)
 	}
 	return stored[len(stored)-1].Cursor(), nil
-}
-
-func sameIDs(stored, recs []events.Record) bool {
-	if len(stored) != len(recs) {
-		return false
-	}
-	for i := range recs {
-		if stored[i].ID != recs[i].ID {
-			return false
-		}
-	}
-	return true
 }
 
 // endsAt answers an append of no records: the stream's cursor if it still
