@@ -113,6 +113,7 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 		c.CorrelationID = c.ID
 	}
 	agg := s.aggregate(c.Tenant)
+	defer s.release(c.Tenant, agg)
 	agg.mu.Lock()
 	defer agg.mu.Unlock()
 	fresh := !agg.loaded // this call reads the store before deciding
@@ -311,6 +312,22 @@ func (s *Service) aggregate(tenant string) *aggregate {
 	return a
 }
 
+// release forgets the aggregate of a tenant that has no events, unless a
+// command or query is using it: a request for a tenant id that names no
+// tenant, refused or not, leaves nothing behind, so that no caller can grow
+// the process's memory by inventing tenant ids.
+func (s *Service) release(tenant string, a *aggregate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tenants[tenant] != a || !a.mu.TryLock() {
+		return
+	}
+	defer a.mu.Unlock()
+	if a.sequence() == 0 {
+		delete(s.tenants, tenant)
+	}
+}
+
 // Authorize checks that the principal may run the query in the tenant;
 // subjectUser is the user the query is about, if any. A loaded tenant is
 // checked as it stands, without waiting for its command in flight.
@@ -319,6 +336,7 @@ func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Princip
 		return err
 	}
 	agg := s.aggregate(tenant)
+	defer s.release(tenant, agg)
 	if decided, err := agg.authorize(p, query, subjectUser); decided && err == nil {
 		return nil
 	}

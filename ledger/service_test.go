@@ -280,3 +280,22 @@ func TestAStateThatDoesNotFitTheStreamIsRebuilt(t *testing.T) {
 	require.NoError(t, err, "the lost assignment is not in the rebuilt state: u0 can be assigned")
 	assert.Len(t, res.Events, 1)
 }
+
+// TestUnknownTenantsLeaveNothingBehind: commands and queries for tenant ids
+// that name no tenant are refused and cost no memory afterwards; a tenant
+// with events stays cached.
+func TestUnknownTenantsLeaveNothingBehind(t *testing.T) {
+	b := newBackend(t)
+	svc := ledger.New(b.store, ledger.Options{})
+	seed(t, svc, 1, 1)
+	ctx := context.Background()
+	for i := range 200 {
+		tenant := fmt.Sprintf("invented-%d", i)
+		_, err := svc.Execute(ctx, ledger.Command{Tenant: tenant, Principal: admin, Message: &ledgerv1.RegisterUser{UserId: "x", UsageLocation: "US"}})
+		require.Equal(t, domain.CodeForbidden, domain.ErrorCode(err), "an admin of contoso may not write %s", tenant)
+		err = svc.Authorize(ctx, tenant, admin, domain.QueryLicenses, "")
+		require.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
+	}
+	assert.Equal(t, 1, ledger.CachedTenants(svc), "only contoso is cached")
+	require.NoError(t, svc.Authorize(ctx, "contoso", admin, domain.QueryLicenses, ""))
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
+	"github.com/licensing-ledger/ledger/infra/forward"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/licensing-ledger/ledger/ledger"
@@ -136,7 +138,8 @@ func openStore(ctx context.Context, nc *nats.Conn) (*countingStore, error) {
 }
 
 // rig is the ledger as ledgerd wires it: the store, the command service, the
-// projector with its read models, and on demand the HTTP API.
+// projector with its read models, the forwarder that publishes every event
+// to the public LEDGER stream, and on demand the HTTP API.
 type rig struct {
 	store     *countingStore
 	svc       *ledger.Service
@@ -145,32 +148,35 @@ type rig struct {
 	requests  *projections.Requests
 	log       *slog.Logger
 	stop      context.CancelFunc
-	done      chan struct{}
+	done      sync.WaitGroup
 }
 
-// newRig opens the store and starts the projector.
+// newRig opens the store and starts the projector and the forwarder.
 func newRig(ctx context.Context, nc *nats.Conn, log *slog.Logger) (*rig, error) {
 	store, err := openStore(ctx, nc)
 	if err != nil {
 		return nil, err
 	}
+	fwd, err := forward.New(store.Store, nc, forward.Config{Source: "jetstream", Logger: quietLogger(log)})
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
 	svc := ledger.New(store, ledger.Options{Logger: log})
 	lic, req := projections.NewLicenses(svc.Catalog()), projections.NewRequests(time.Now)
-	r := &rig{store: store, svc: svc, licenses: lic, requests: req, log: log, done: make(chan struct{})}
+	r := &rig{store: store, svc: svc, licenses: lic, requests: req, log: log}
 	r.projector = projections.NewProjector(store, log, lic, req)
 	runCtx, stop := context.WithCancel(context.Background())
 	r.stop = stop
-	go func() {
-		defer close(r.done)
-		_ = r.projector.Run(runCtx)
-	}()
+	r.done.Go(func() { _ = r.projector.Run(runCtx) })
+	r.done.Go(func() { _ = fwd.Run(runCtx) })
 	return r, nil
 }
 
-// close stops the projector and closes the store.
+// close stops the projector and the forwarder and closes the store.
 func (r *rig) close() {
 	r.stop()
-	<-r.done
+	r.done.Wait()
 	_ = r.store.Close()
 }
 
