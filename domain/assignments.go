@@ -341,9 +341,10 @@ func (d decider) assignGroupLicense(m *ledgerv1.AssignGroupLicense) ([]proto.Mes
 
 // inherit grants a group's product to one member, or records why the member
 // cannot have it, and returns that refusal: the group's intent stays either
-// way (A6).
+// way (A6). A guest inherits a license only by a Global Administrator's
+// command (T3), as a guest is assigned one directly.
 func (g *grants) inherit(u *User, groupID string, p catalog.Product, disabled []string) (proto.Message, *Violation) {
-	if v := g.check(u, p, disabled, false); v != nil {
+	if v := g.check(u, p, disabled, true); v != nil {
 		return &ledgerv1.GroupLicenseMemberFailed{GroupId: groupID, ProductId: p.ID, UserId: u.ID, Code: string(v.Code), Detail: v.Detail}, v
 	}
 	g.take(u, p, disabled)
@@ -351,14 +352,23 @@ func (g *grants) inherit(u *User, groupID string, p catalog.Product, disabled []
 }
 
 // join adds the user to group grp: they inherit each of its products, or
-// are recorded in error for those they cannot get (A6). A product that needs
-// a plan another of the group's products brings (an ISV app needing Teams)
-// is granted after that one, whatever the order of the products. join
-// returns the events and the refusal of each product the user did not get.
+// are recorded in error for those they cannot get (A6). join returns the
+// events and the refusal of each product the user did not get.
 func (g *grants) join(u *User, grp *Group) ([]proto.Message, map[string]*Violation) {
 	evs := []proto.Message{&ledgerv1.GroupMemberAdded{GroupId: grp.ID, UserId: u.ID}}
+	inherited, refused := g.inheritAll(u, grp, sortedKeys(grp.Licenses))
+	return append(evs, inherited...), refused
+}
+
+// inheritAll grants the group's products to one member, or records why the
+// member cannot have each. A product that needs a plan another of them
+// brings (an ISV app needing Teams) is granted after that one, whatever
+// the order. It returns the events and the refusal of each product the
+// member did not get.
+func (g *grants) inheritAll(u *User, grp *Group, productIDs []string) ([]proto.Message, map[string]*Violation) {
+	var evs []proto.Message
 	var pending []catalog.Product
-	for _, pid := range sortedKeys(grp.Licenses) {
+	for _, pid := range productIDs {
 		if p, ok := g.d.c.Catalog.Product(pid); ok {
 			pending = append(pending, p)
 		}
@@ -367,7 +377,7 @@ func (g *grants) join(u *User, grp *Group) ([]proto.Message, map[string]*Violati
 		granted = false
 		var later []catalog.Product
 		for _, p := range pending {
-			if g.check(u, p, grp.Licenses[p.ID], false) != nil {
+			if g.check(u, p, grp.Licenses[p.ID], true) != nil {
 				later = append(later, p)
 				continue
 			}
@@ -382,6 +392,32 @@ func (g *grants) join(u *User, grp *Group) ([]proto.Message, map[string]*Violati
 		evs, refused[p.ID] = append(evs, ev), v
 	}
 	return evs, refused
+}
+
+// reprocessGroupLicenses tries again to give the group's products to the
+// members in error: those who do not hold one of them through the group.
+func (d decider) reprocessGroupLicenses(m *ledgerv1.ReprocessGroupLicenses) ([]proto.Message, error) {
+	if err := checkID("group_id", m.GroupId); err != nil {
+		return nil, err
+	}
+	g, err := d.group(m.GroupId)
+	if err != nil {
+		return nil, err
+	}
+	gr := d.newGrants()
+	var evs []proto.Message
+	for _, uid := range sortedKeys(g.Members) {
+		u := d.s.Users[uid]
+		var missing []string
+		for _, pid := range sortedKeys(g.Licenses) {
+			if !hasGroup(u.Licenses[pid], g.ID) {
+				missing = append(missing, pid)
+			}
+		}
+		inherited, _ := gr.inheritAll(u, g, missing)
+		evs = append(evs, inherited...)
+	}
+	return evs, nil
 }
 
 func (d decider) revokeGroupLicense(m *ledgerv1.RevokeGroupLicense) ([]proto.Message, error) {
@@ -440,7 +476,12 @@ func (d decider) dropInherited(g *Group, productID string, members []string) []p
 	return evs
 }
 
+// hasGroup reports whether the license (nil for none) is held through the
+// group.
 func hasGroup(l *License, groupID string) bool {
+	if l == nil {
+		return false
+	}
 	_, ok := l.Groups[groupID]
 	return ok
 }

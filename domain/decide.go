@@ -88,6 +88,8 @@ func Decide(s *State, cmd proto.Message, c Context) (Decision, error) {
 		return d.events(d.assignGroupLicense(m))
 	case *ledgerv1.RevokeGroupLicense:
 		return d.events(d.revokeGroupLicense(m))
+	case *ledgerv1.ReprocessGroupLicenses:
+		return d.events(d.reprocessGroupLicenses(m))
 	case *ledgerv1.RequestLicense:
 		return d.requestLicense(m)
 	case *ledgerv1.ApproveRequest:

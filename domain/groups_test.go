@@ -132,3 +132,63 @@ func TestA4_A6_RevokingAGroupLicenseADependencyNeedsIsRefused(t *testing.T) {
 		When(&ledgerv1.RevokeGroupLicense{GroupId: "sales", ProductId: "SPB"}).
 		Then(&ledgerv1.GroupLicenseRemoved{GroupId: "sales", ProductId: "SPB"}, lost("alice", "SPB", "sales"), lost("bob", "SPB", "sales"))
 }
+
+// guestRule is why a guest is in error for a group's product when the
+// command was not a Global Administrator's (T3).
+const guestRule = "gus is a guest: assigning a license to a guest needs the role GlobalAdministrator"
+
+func TestT3_AGuestInheritsALicenseOnlyByAGlobalAdministratorsCommand(t *testing.T) {
+	given := with(sales, guest("gus", "US"), bought("s1", "SPB", 5))
+	Given(t, contoso, with(given, joined("sales", "gus"))...).
+		When(&ledgerv1.AssignGroupLicense{GroupId: "sales", ProductId: "SPB"}).
+		Then(groupLicense("sales", "SPB"), inherited("alice", "SPB", "sales"), inherited("bob", "SPB", "sales"),
+			failed("sales", "SPB", "gus", domain.CodeForbidden, guestRule))
+	Given(t, contoso, with(given, joined("sales", "gus"))...).As(globalAdmin).
+		When(&ledgerv1.AssignGroupLicense{GroupId: "sales", ProductId: "SPB"}).
+		Then(groupLicense("sales", "SPB"), inherited("alice", "SPB", "sales"), inherited("bob", "SPB", "sales"), inherited("gus", "SPB", "sales"))
+
+	licensed := with(given, groupLicense("sales", "SPB"), inherited("alice", "SPB", "sales"), inherited("bob", "SPB", "sales"))
+	Given(t, contoso, licensed...).As(userAdmin).
+		When(&ledgerv1.AddGroupMembers{GroupId: "sales", UserIds: users("gus")}).
+		Then(joined("sales", "gus"), failed("sales", "SPB", "gus", domain.CodeForbidden, guestRule))
+	Given(t, contoso, licensed...).As(globalAdmin).
+		When(&ledgerv1.AddGroupMembers{GroupId: "sales", UserIds: users("gus")}).
+		Then(joined("sales", "gus"), inherited("gus", "SPB", "sales"))
+}
+
+func TestA6_ReprocessGivesMembersInErrorWhatTheyCanNowGet(t *testing.T) {
+	inError := with(sales, member("carol", "US"), guest("gus", "US"), joined("sales", "carol"), joined("sales", "gus"),
+		bought("s1", "SPB", 1), groupLicense("sales", "SPB"), inherited("alice", "SPB", "sales"),
+		failed("sales", "SPB", "bob", domain.CodeCountViolation, "..."), failed("sales", "SPB", "carol", domain.CodeCountViolation, "..."),
+		failed("sales", "SPB", "gus", domain.CodeForbidden, guestRule))
+
+	t.Run("MoreSeats", func(t *testing.T) {
+		o := Given(t, contoso, with(inError, bought("s2", "SPB", 1))...).
+			When(&ledgerv1.ReprocessGroupLicenses{GroupId: "sales"}).
+			Then(inherited("bob", "SPB", "sales"),
+				failed("sales", "SPB", "carol", domain.CodeCountViolation, "Microsoft 365 Business Premium (SPB): 1 license needed, 0 available of 2: 1 short; buy 1 more or unassign some"),
+				failed("sales", "SPB", "gus", domain.CodeForbidden, guestRule))
+		if st := o.State(); st.Assigned("SPB") != 2 {
+			t.Errorf("SPB assigned %d, want 2", st.Assigned("SPB"))
+		}
+	})
+	t.Run("ByAGlobalAdministrator", func(t *testing.T) {
+		Given(t, contoso, with(inError, bought("s2", "SPB", 3))...).As(globalAdmin).
+			When(&ledgerv1.ReprocessGroupLicenses{GroupId: "sales"}).
+			Then(inherited("bob", "SPB", "sales"), inherited("carol", "SPB", "sales"), inherited("gus", "SPB", "sales"))
+	})
+	t.Run("NothingInError", func(t *testing.T) {
+		Given(t, contoso, with(sales, bought("s1", "SPB", 2), groupLicense("sales", "SPB"),
+			inherited("alice", "SPB", "sales"), inherited("bob", "SPB", "sales"))...).
+			When(&ledgerv1.ReprocessGroupLicenses{GroupId: "sales"}).
+			Then()
+	})
+	t.Run("UnknownGroup", func(t *testing.T) {
+		Given(t, contoso, inError...).
+			When(&ledgerv1.ReprocessGroupLicenses{GroupId: "marketing"}).
+			ThenError(domain.CodeNotFound, "marketing")
+		Given(t, contoso, inError...).
+			When(&ledgerv1.ReprocessGroupLicenses{GroupId: ""}).
+			ThenError(domain.CodeValidationFailed, "group_id")
+	})
+}

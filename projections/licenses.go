@@ -109,6 +109,11 @@ func (m *Licenses) Apply(e *ledgerv1.Event) {
 			}
 			u.errors[[2]string{f.GroupId, f.ProductId}] = LicenseError{GroupID: f.GroupId, ProductID: f.ProductId, Code: f.Code, Detail: f.Detail}
 		}
+	case *ledgerv1.Event_GroupLicenseRemoved:
+		key := [2]string{p.GroupLicenseRemoved.GroupId, p.GroupLicenseRemoved.ProductId}
+		for _, u := range t.users {
+			delete(u.errors, key) // the group no longer means them to hold it
+		}
 	case *ledgerv1.Event_GroupMemberRemoved:
 		if u := t.users[p.GroupMemberRemoved.UserId]; u != nil {
 			for k := range u.errors {

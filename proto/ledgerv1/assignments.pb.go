@@ -361,6 +361,56 @@ func (x *RevokeGroupLicense) GetProductId() string {
 	return ""
 }
 
+// ReprocessGroupLicenses tries again to give the group's products to every
+// member in error, who does not hold one of them through the group (A6):
+// after seats were bought, a conflict was resolved or a usage location set,
+// or, for guests, by a Global Administrator. Each member gets the product
+// (LicenseAssigned) or is recorded in error again with today's reason
+// (GroupLicenseMemberFailed).
+type ReprocessGroupLicenses struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReprocessGroupLicenses) Reset() {
+	*x = ReprocessGroupLicenses{}
+	mi := &file_ledger_v1_assignments_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReprocessGroupLicenses) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReprocessGroupLicenses) ProtoMessage() {}
+
+func (x *ReprocessGroupLicenses) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_assignments_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReprocessGroupLicenses.ProtoReflect.Descriptor instead.
+func (*ReprocessGroupLicenses) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReprocessGroupLicenses) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
 // LicenseAssigned: the user now holds the product. When group_id is set the
 // license is inherited from that group; a user holding a product through
 // several groups or directly still uses one seat (A6).
@@ -376,7 +426,7 @@ type LicenseAssigned struct {
 
 func (x *LicenseAssigned) Reset() {
 	*x = LicenseAssigned{}
-	mi := &file_ledger_v1_assignments_proto_msgTypes[6]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +438,7 @@ func (x *LicenseAssigned) String() string {
 func (*LicenseAssigned) ProtoMessage() {}
 
 func (x *LicenseAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_assignments_proto_msgTypes[6]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +451,7 @@ func (x *LicenseAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LicenseAssigned.ProtoReflect.Descriptor instead.
 func (*LicenseAssigned) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{6}
+	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LicenseAssigned) GetUserId() string {
@@ -447,7 +497,7 @@ type LicenseRemoved struct {
 
 func (x *LicenseRemoved) Reset() {
 	*x = LicenseRemoved{}
-	mi := &file_ledger_v1_assignments_proto_msgTypes[7]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +509,7 @@ func (x *LicenseRemoved) String() string {
 func (*LicenseRemoved) ProtoMessage() {}
 
 func (x *LicenseRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_assignments_proto_msgTypes[7]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +522,7 @@ func (x *LicenseRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LicenseRemoved.ProtoReflect.Descriptor instead.
 func (*LicenseRemoved) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{7}
+	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LicenseRemoved) GetUserId() string {
@@ -515,7 +565,7 @@ type AssignmentPlansChanged struct {
 
 func (x *AssignmentPlansChanged) Reset() {
 	*x = AssignmentPlansChanged{}
-	mi := &file_ledger_v1_assignments_proto_msgTypes[8]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +577,7 @@ func (x *AssignmentPlansChanged) String() string {
 func (*AssignmentPlansChanged) ProtoMessage() {}
 
 func (x *AssignmentPlansChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_assignments_proto_msgTypes[8]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +590,7 @@ func (x *AssignmentPlansChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignmentPlansChanged.ProtoReflect.Descriptor instead.
 func (*AssignmentPlansChanged) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{8}
+	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AssignmentPlansChanged) GetUserId() string {
@@ -582,7 +632,7 @@ type GroupLicenseAssigned struct {
 
 func (x *GroupLicenseAssigned) Reset() {
 	*x = GroupLicenseAssigned{}
-	mi := &file_ledger_v1_assignments_proto_msgTypes[9]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +644,7 @@ func (x *GroupLicenseAssigned) String() string {
 func (*GroupLicenseAssigned) ProtoMessage() {}
 
 func (x *GroupLicenseAssigned) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_assignments_proto_msgTypes[9]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +657,7 @@ func (x *GroupLicenseAssigned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupLicenseAssigned.ProtoReflect.Descriptor instead.
 func (*GroupLicenseAssigned) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{9}
+	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GroupLicenseAssigned) GetGroupId() string {
@@ -641,7 +691,7 @@ type GroupLicenseRemoved struct {
 
 func (x *GroupLicenseRemoved) Reset() {
 	*x = GroupLicenseRemoved{}
-	mi := &file_ledger_v1_assignments_proto_msgTypes[10]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +703,7 @@ func (x *GroupLicenseRemoved) String() string {
 func (*GroupLicenseRemoved) ProtoMessage() {}
 
 func (x *GroupLicenseRemoved) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_assignments_proto_msgTypes[10]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +716,7 @@ func (x *GroupLicenseRemoved) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupLicenseRemoved.ProtoReflect.Descriptor instead.
 func (*GroupLicenseRemoved) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{10}
+	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GroupLicenseRemoved) GetGroupId() string {
@@ -699,7 +749,7 @@ type GroupLicenseMemberFailed struct {
 
 func (x *GroupLicenseMemberFailed) Reset() {
 	*x = GroupLicenseMemberFailed{}
-	mi := &file_ledger_v1_assignments_proto_msgTypes[11]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +761,7 @@ func (x *GroupLicenseMemberFailed) String() string {
 func (*GroupLicenseMemberFailed) ProtoMessage() {}
 
 func (x *GroupLicenseMemberFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_v1_assignments_proto_msgTypes[11]
+	mi := &file_ledger_v1_assignments_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +774,7 @@ func (x *GroupLicenseMemberFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupLicenseMemberFailed.ProtoReflect.Descriptor instead.
 func (*GroupLicenseMemberFailed) Descriptor() ([]byte, []int) {
-	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{11}
+	return file_ledger_v1_assignments_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GroupLicenseMemberFailed) GetGroupId() string {
@@ -791,7 +841,9 @@ const file_ledger_v1_assignments_proto_rawDesc = "" +
 	"\x12RevokeGroupLicense\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x1d\n" +
 	"\n" +
-	"product_id\x18\x02 \x01(\tR\tproductId\"\x8b\x01\n" +
+	"product_id\x18\x02 \x01(\tR\tproductId\"3\n" +
+	"\x16ReprocessGroupLicenses\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\"\x8b\x01\n" +
 	"\x0fLicenseAssigned\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n" +
 	"\n" +
@@ -839,7 +891,7 @@ func file_ledger_v1_assignments_proto_rawDescGZIP() []byte {
 	return file_ledger_v1_assignments_proto_rawDescData
 }
 
-var file_ledger_v1_assignments_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_ledger_v1_assignments_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_ledger_v1_assignments_proto_goTypes = []any{
 	(*AssignLicense)(nil),            // 0: ledger.v1.AssignLicense
 	(*RevokeAssignment)(nil),         // 1: ledger.v1.RevokeAssignment
@@ -847,16 +899,17 @@ var file_ledger_v1_assignments_proto_goTypes = []any{
 	(*UnassignAll)(nil),              // 3: ledger.v1.UnassignAll
 	(*AssignGroupLicense)(nil),       // 4: ledger.v1.AssignGroupLicense
 	(*RevokeGroupLicense)(nil),       // 5: ledger.v1.RevokeGroupLicense
-	(*LicenseAssigned)(nil),          // 6: ledger.v1.LicenseAssigned
-	(*LicenseRemoved)(nil),           // 7: ledger.v1.LicenseRemoved
-	(*AssignmentPlansChanged)(nil),   // 8: ledger.v1.AssignmentPlansChanged
-	(*GroupLicenseAssigned)(nil),     // 9: ledger.v1.GroupLicenseAssigned
-	(*GroupLicenseRemoved)(nil),      // 10: ledger.v1.GroupLicenseRemoved
-	(*GroupLicenseMemberFailed)(nil), // 11: ledger.v1.GroupLicenseMemberFailed
-	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
+	(*ReprocessGroupLicenses)(nil),   // 6: ledger.v1.ReprocessGroupLicenses
+	(*LicenseAssigned)(nil),          // 7: ledger.v1.LicenseAssigned
+	(*LicenseRemoved)(nil),           // 8: ledger.v1.LicenseRemoved
+	(*AssignmentPlansChanged)(nil),   // 9: ledger.v1.AssignmentPlansChanged
+	(*GroupLicenseAssigned)(nil),     // 10: ledger.v1.GroupLicenseAssigned
+	(*GroupLicenseRemoved)(nil),      // 11: ledger.v1.GroupLicenseRemoved
+	(*GroupLicenseMemberFailed)(nil), // 12: ledger.v1.GroupLicenseMemberFailed
+	(*timestamppb.Timestamp)(nil),    // 13: google.protobuf.Timestamp
 }
 var file_ledger_v1_assignments_proto_depIdxs = []int32{
-	12, // 0: ledger.v1.LicenseRemoved.data_retained_until:type_name -> google.protobuf.Timestamp
+	13, // 0: ledger.v1.LicenseRemoved.data_retained_until:type_name -> google.protobuf.Timestamp
 	1,  // [1:1] is the sub-list for method output_type
 	1,  // [1:1] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
@@ -875,7 +928,7 @@ func file_ledger_v1_assignments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_v1_assignments_proto_rawDesc), len(file_ledger_v1_assignments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
