@@ -39,7 +39,7 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 		return err
 	}
 	defer srv.close()
-	r, err := newRig(ctx, srv.nc, log)
+	r, err := newRig(ctx, srv.nc, true, log)
 	if err != nil {
 		return err
 	}

@@ -151,16 +151,19 @@ type rig struct {
 	done      sync.WaitGroup
 }
 
-// newRig opens the store and starts the projector and the forwarder.
-func newRig(ctx context.Context, nc *nats.Conn, log *slog.Logger) (*rig, error) {
+// newRig opens the store and starts the projector and, with forwarding,
+// the forwarder.
+func newRig(ctx context.Context, nc *nats.Conn, forwarding bool, log *slog.Logger) (*rig, error) {
 	store, err := openStore(ctx, nc)
 	if err != nil {
 		return nil, err
 	}
-	fwd, err := forward.New(store.Store, nc, forward.Config{Source: "jetstream", Logger: quietLogger(log)})
-	if err != nil {
-		_ = store.Close()
-		return nil, err
+	var fwd *forward.Forwarder
+	if forwarding {
+		if fwd, err = forward.New(store.Store, nc, forward.Config{Source: "jetstream", Logger: quietLogger(log)}); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
 	}
 	svc := ledger.New(store, ledger.Options{Logger: log})
 	lic, req := projections.NewLicenses(svc.Catalog()), projections.NewRequests(time.Now)
@@ -169,7 +172,9 @@ func newRig(ctx context.Context, nc *nats.Conn, log *slog.Logger) (*rig, error) 
 	runCtx, stop := context.WithCancel(context.Background())
 	r.stop = stop
 	r.done.Go(func() { _ = r.projector.Run(runCtx) })
-	r.done.Go(func() { _ = fwd.Run(runCtx) })
+	if fwd != nil {
+		r.done.Go(func() { _ = fwd.Run(runCtx) })
+	}
 	return r, nil
 }
 
