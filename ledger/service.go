@@ -317,6 +317,9 @@ func (s *Service) aggregate(tenant string) *aggregate {
 // tenant, refused or not, leaves nothing behind, so that no caller can grow
 // the process's memory by inventing tenant ids.
 func (s *Service) release(tenant string, a *aggregate) {
+	if a.sequence() != 0 {
+		return // the common case, without the service's lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tenants[tenant] != a || !a.mu.TryLock() {
