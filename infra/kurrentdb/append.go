@@ -144,8 +144,7 @@ func (s *Store) recordAt(ctx context.Context, stream string, sequence uint64) (e
 
 // retried decides a wrong expected version: success if recs, the same ids
 // and bytes, are stored right after expected, in order (a retry of an
-// append that went through),
-// events.ErrConflict otherwise.
+// append that went through), events.ErrConflict otherwise.
 func (s *Store) retried(ctx context.Context, stream string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
 	var stored []events.Record
 	opts := esdb.ReadStreamOptions{From: esdb.Revision(expected.Sequence)}
