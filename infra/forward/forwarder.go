@@ -20,20 +20,29 @@
 // # Order, and each event once
 //
 // One goroutine publishes the records in the source's global order without
-// waiting for each acknowledgement: up to Config.Window publishes are in
-// flight, and another goroutine checks their acknowledgements in order.
+// waiting for acknowledgements: up to Config.Window publishes are in flight.
 // Each publish expects the stream's last sequence (Nats-Expected-Last-Sequence)
 // to be the one its predecessor gets: as the single writer, the forwarder
 // knows it is the previous expectation plus one. So the server stores a
 // publish only right after its predecessor: if one fails, every later one in
 // flight is refused too, and a publish that arrives late from an earlier
 // attempt, or one from a second forwarder, is refused rather than stored out
-// of order. Any failure (NATS down, a refused publish, a missing
-// acknowledgement, the source dropping its subscription) sends the forwarder
-// back to the checkpoint after a backoff; nothing is skipped. So
-// publication is at least once, while the stream stores each event once;
-// the event id as Nats-Msg-Id lets JetStream's duplicate window absorb the
-// rest, and consumers drop duplicates by id.
+// of order.
+//
+// The chain also means that one acknowledgement vouches for every publish
+// before it, so most publishes ask for none: one in Config.AckEvery does,
+// and so does the last before a pause, which the forwarder recognises by
+// holding the newest record back for Config.Linger. Another goroutine
+// checks the acknowledgements in order. An acknowledgement costs the server
+// and the client about as much as storing the event; asking for a few
+// halves what forwarding costs.
+//
+// Any failure (NATS down, a refused publish, a missing acknowledgement, the
+// source dropping its subscription) sends the forwarder back to the
+// checkpoint after a backoff; nothing is skipped. So publication is at
+// least once, while the stream stores each event once; the event id as
+// Nats-Msg-Id lets JetStream's duplicate window absorb the rest, and
+// consumers drop duplicates by id.
 package forward
 
 import (
@@ -60,9 +69,19 @@ const PositionHeader = "Ledger-Position"
 // position of another store.
 const SourceHeader = "Ledger-Source"
 
-// DefaultWindow is how many publishes may await their acknowledgement at
-// once when Config leaves Window zero.
-const DefaultWindow = 256
+// Defaults for the Config fields left zero.
+const (
+	// DefaultWindow is how many publishes may be in flight, sent and not yet
+	// vouched for by an acknowledgement.
+	DefaultWindow = 256
+	// DefaultAckEvery is how often a publish asks for an acknowledgement
+	// while records keep coming.
+	DefaultAckEvery = 32
+	// DefaultLinger is how long the newest record waits for a successor
+	// before it is published asking for an acknowledgement: the delay a
+	// pause adds to the publication of its last event.
+	DefaultLinger = time.Millisecond
+)
 
 // Retry backoff: the first retry waits minRetryDelay, each failure without
 // progress doubles it up to maxRetryDelay.
@@ -90,9 +109,18 @@ type Config struct {
 	// the forwarder refuses a stream whose last message came from another
 	// (ErrForeignStream). Empty names no source and checks nothing.
 	Source string
-	// Window bounds how many publishes await their acknowledgement at once
-	// (DefaultWindow when zero; 1 publishes one at a time).
+	// Window bounds how many publishes are in flight, sent and not yet
+	// vouched for by an acknowledgement (DefaultWindow when zero; 1
+	// publishes one at a time).
 	Window int
+	// AckEvery is how many consecutive publishes may go without asking for
+	// an acknowledgement, the one that asks included (DefaultAckEvery when
+	// zero, at most Window; 1 asks for every one).
+	AckEvery int
+	// Linger is how long the newest record is held back for a successor:
+	// if none comes, it is published asking for an acknowledgement
+	// (DefaultLinger when zero).
+	Linger time.Duration
 	// Logger receives the forwarder's log lines; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -101,6 +129,7 @@ type Config struct {
 // stream. Run it in one goroutine.
 type Forwarder struct {
 	source Source
+	nc     *nats.Conn
 	js     natsjs.JetStream
 	cfg    Config
 	log    *slog.Logger
@@ -116,11 +145,18 @@ func New(source Source, nc *nats.Conn, cfg Config) (*Forwarder, error) {
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultWindow
 	}
+	if cfg.AckEvery <= 0 {
+		cfg.AckEvery = DefaultAckEvery
+	}
+	cfg.AckEvery = min(cfg.AckEvery, cfg.Window) // a full window always awaits an acknowledgement
+	if cfg.Linger <= 0 {
+		cfg.Linger = DefaultLinger
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Forwarder{source: source, js: js, cfg: cfg, log: log.With("component", "forwarder")}, nil
+	return &Forwarder{source: source, nc: nc, js: js, cfg: cfg, log: log.With("component", "forwarder")}, nil
 }
 
 // Check reads the checkpoint once and returns what would stop Run for good
