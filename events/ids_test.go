@@ -44,3 +44,23 @@ func TestIDsAreTheDecisionsOwn(t *testing.T) {
 		assert.Equal(t, ulid.Timestamp(at), parsed.Time(), "a ULID carries the decision's millisecond")
 	}
 }
+
+// TestIDsIncrease: a decision's ids count up from its first, across a carry.
+func TestIDsIncrease(t *testing.T) {
+	ids := take(events.IDs("cmd", "writer-a", time.Unix(1, 0)), 300)
+	for i := 1; i < len(ids); i++ {
+		assert.Less(t, ids[i-1], ids[i], "id %d", i)
+	}
+}
+
+// BenchmarkIDs makes the ids of a three-event decision.
+func BenchmarkIDs(b *testing.B) {
+	at := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		next := events.IDs("01J9ZQ3X5K8Y7W6V5T4S3R2Q1P", "01J9ZQ3X5K8Y7W6V5T4S3R2Q1Q", at)
+		next()
+		next()
+		next()
+	}
+}
