@@ -25,8 +25,9 @@ const (
 )
 
 // CountHeader carries how many records a log message holds (decimal). A
-// log message also carries the first record's ID as Nats-Msg-Id and its
-// tenant sequence in LedgerSequenceHeader.
+// log message also carries its first record's tenant sequence in
+// LedgerSequenceHeader. Messages of earlier releases carry the first
+// record's ID as Nats-Msg-Id too; readers check it when it is there.
 const CountHeader = "Ledger-Count"
 
 // LogSubject is the subject of the tenant's appends in the commit log. The
@@ -67,17 +68,32 @@ func logStreamConfig(cfg StreamConfig) natsjs.StreamConfig {
 
 // newLogMsg builds the message that appends recs (one or more records of
 // the tenant, validated) after expected: the framed records as body, the
-// first record's ID as Nats-Msg-Id, its tenant sequence and the number of
-// records in headers, and the concurrency check: the tenant's subject must
-// still end with the message holding expected.
+// first record's tenant sequence and the number of records in headers, and
+// the concurrency check: the tenant's subject must still end with the
+// message holding expected.
+//
+// It carries no Nats-Msg-Id: the concurrency check already makes an append
+// at-most-once. A retry of a stored append expects the same place, which
+// the stored append has filled, so the server refuses it, and Append's
+// settle reads the message after that place back and answers the retry
+// when it holds the same records (events.SameRecords), within JetStream's
+// duplicate window or long after it. The window would only cost the server
+// a lookup and an entry per append, kept for two minutes.
 func newLogMsg(tenant string, expected events.Cursor, recs []events.Record) *nats.Msg {
-	msg := nats.NewMsg(LogSubject(tenant))
-	msg.Header.Set(natsjs.MsgIDHeader, recs[0].ID)
-	msg.Header.Set(LedgerSequenceHeader, strconv.FormatUint(recs[0].Sequence, 10))
-	msg.Header.Set(CountHeader, strconv.Itoa(len(recs)))
-	msg.Header.Set(natsjs.ExpectedLastSubjSeqHeader, strconv.FormatUint(msgSeq(expected.Position), 10))
-	msg.Data = encodeFrames(recs)
-	return msg
+	values := [...]string{
+		strconv.FormatUint(recs[0].Sequence, 10),
+		strconv.Itoa(len(recs)),
+		strconv.FormatUint(msgSeq(expected.Position), 10),
+	}
+	return &nats.Msg{
+		Subject: LogSubject(tenant),
+		Header: nats.Header{
+			LedgerSequenceHeader:             values[0:1:1],
+			CountHeader:                      values[1:2:2],
+			natsjs.ExpectedLastSubjSeqHeader: values[2:3:3],
+		},
+		Data: encodeFrames(recs),
+	}
 }
 
 // logMsg is a stored log message as read back.
@@ -132,7 +148,7 @@ func (m logMsg) records(after events.Position, fn func(events.Record) error) err
 // logHeaders is what the headers of a log message say.
 type logHeaders struct {
 	tenant   string
-	firstID  string
+	firstID  string // "" unless the message has a Nats-Msg-Id (earlier releases)
 	firstSeq uint64
 	count    int
 }
@@ -153,7 +169,7 @@ func (m logMsg) parseHeaders() (logHeaders, error) {
 
 // record builds the i-th record of the message from its frame.
 func (h logHeaders) record(m logMsg, f frame, i int) (events.Record, error) {
-	if i >= h.count || (i == 0 && f.id != h.firstID) || f.id == "" || !ValidToken(f.eventType) {
+	if i >= h.count || (i == 0 && h.firstID != "" && f.id != h.firstID) || f.id == "" || !ValidToken(f.eventType) {
 		return events.Record{}, fmt.Errorf("jetstream: log message %d on %s: record %d does not match the headers: %w", m.streamSeq, m.subject, i+1, errBadFrame)
 	}
 	return events.Record{

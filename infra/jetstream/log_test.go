@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -28,11 +29,53 @@ func TestStoredMessageFormat(t *testing.T) {
 	msg, err := stream.GetMsg(env.ctx, uint64(cur.Position)>>16)
 	require.NoError(t, err)
 	require.Equal(t, "ledger-log.acme", msg.Subject)
-	require.Equal(t, recs[0].ID, msg.Header.Get("Nats-Msg-Id"))
+	require.Empty(t, msg.Header.Values("Nats-Msg-Id"), "the sequence check makes an append once; no duplicate window")
 	require.Equal(t, "2", msg.Header.Get("Ledger-Sequence"))
 	require.Equal(t, "3", msg.Header.Get("Ledger-Count"))
 	require.Equal(t, strconv.FormatUint(uint64(c1.Position)>>16, 10), msg.Header.Get("Nats-Expected-Last-Subject-Sequence"))
 	require.Equal(t, recs, decodeBody(t, msg.Data, "acme", 2))
+}
+
+// TestEarlierMessagesWithMsgID reads log messages as earlier releases wrote
+// them, with the first record's id as Nats-Msg-Id: they read as before, and
+// one whose header names another id than its first record is refused.
+func TestEarlierMessagesWithMsgID(t *testing.T) {
+	env := startEnv(t, t.TempDir(), jetstream.StreamConfig{})
+	recs := testRecords("acme", events.Cursor{}, 2)
+	code, _ := env.rawAppend(t, earlierLogMsg("acme", recs[0].ID, 0, recs))
+	require.Zero(t, code)
+	requireSameRecords(t, recs, env.read(t, "acme"))
+	more := testRecords("acme", recs[1].Cursor(), 1)
+	env.append(t, "acme", env.read(t, "acme")[1].Cursor(), more)
+	requireSameRecords(t, append(recs, more...), env.read(t, "acme"))
+
+	other := testRecords("globex", events.Cursor{}, 1)
+	code, _ = env.rawAppend(t, earlierLogMsg("globex", "01J00000000000000000000000", 0, other))
+	require.Zero(t, code)
+	err := env.store.Read(env.ctx, "globex", events.Cursor{}, func(events.Record) error { return nil })
+	require.ErrorContains(t, err, "does not match the headers")
+}
+
+// earlierLogMsg builds a log message as earlier releases did, with msgID
+// as its Nats-Msg-Id.
+func earlierLogMsg(tenant, msgID string, expectSeq uint64, recs []events.Record) *nats.Msg {
+	msg := nats.NewMsg(jetstream.LogSubject(tenant))
+	msg.Header.Set("Nats-Msg-Id", msgID)
+	msg.Header.Set("Nats-Expected-Last-Subject-Sequence", strconv.FormatUint(expectSeq, 10))
+	msg.Header.Set(jetstream.LedgerSequenceHeader, strconv.FormatUint(recs[0].Sequence, 10))
+	msg.Header.Set(jetstream.CountHeader, strconv.Itoa(len(recs)))
+	for _, r := range recs {
+		var frame []byte
+		frame = protowire.AppendTag(frame, 1, protowire.BytesType)
+		frame = protowire.AppendString(frame, r.ID)
+		frame = protowire.AppendTag(frame, 2, protowire.BytesType)
+		frame = protowire.AppendString(frame, r.Type)
+		frame = protowire.AppendTag(frame, 3, protowire.BytesType)
+		frame = protowire.AppendBytes(frame, r.Data)
+		msg.Data = protowire.AppendTag(msg.Data, 1, protowire.BytesType)
+		msg.Data = protowire.AppendBytes(msg.Data, frame)
+	}
+	return msg
 }
 
 // decodeBody decodes a log message body by the documented schema alone.

@@ -17,7 +17,6 @@ package jetstream
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -130,17 +129,38 @@ func validateAppend(tenant string, expected events.Cursor, recs []events.Record)
 	if len(recs) > MaxAppend {
 		return fmt.Errorf("jetstream: %d records in one append; at most %d fit", len(recs), MaxAppend)
 	}
-	seen := make(map[string]struct{}, len(recs))
 	for i, rec := range recs {
 		if err := validateRecord(tenant, expected.Sequence+uint64(i)+1, rec); err != nil {
 			return fmt.Errorf("jetstream: record %d of %d: %w", i+1, len(recs), err)
 		}
+	}
+	if id, dup := repeatedID(recs); dup {
+		return fmt.Errorf("jetstream: record id %q appears twice in one append", id)
+	}
+	return nil
+}
+
+// repeatedID returns an id that two of the records share, if any: by
+// comparing each pair in the usual small append, with a set in a large one.
+func repeatedID(recs []events.Record) (string, bool) {
+	if len(recs) <= 16 {
+		for i := range recs {
+			for j := range i {
+				if recs[i].ID == recs[j].ID {
+					return recs[i].ID, true
+				}
+			}
+		}
+		return "", false
+	}
+	seen := make(map[string]struct{}, len(recs))
+	for _, rec := range recs {
 		if _, dup := seen[rec.ID]; dup {
-			return fmt.Errorf("jetstream: record id %q appears twice in one append", rec.ID)
+			return rec.ID, true
 		}
 		seen[rec.ID] = struct{}{}
 	}
-	return nil
+	return "", false
 }
 
 // validateRecord checks one record of an append.
@@ -158,13 +178,29 @@ func validateRecord(tenant string, seq uint64, rec events.Record) error {
 	return nil
 }
 
-// validID reports whether id can be sent as the Nats-Msg-Id header value.
+// validID reports whether id is a valid record id: not empty, valid UTF-8,
+// without spaces or control characters (what a Nats-Msg-Id header value
+// takes; earlier releases sent it as one).
 func validID(id string) bool {
-	if id == "" || !utf8.ValidString(id) {
+	if printableASCII(id) {
+		return id != ""
+	}
+	if !utf8.ValidString(id) {
 		return false
 	}
 	for _, r := range id {
 		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// printableASCII reports whether s holds printable ASCII characters only,
+// none of them a space: the ULIDs of the ledger's records.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
 			return false
 		}
 	}
@@ -206,11 +242,7 @@ func (s *Store) send(ctx context.Context, msg *nats.Msg) (pubResponse, error) {
 	if err != nil {
 		return pubResponse{}, classify("append", err)
 	}
-	var resp pubResponse
-	if err := json.Unmarshal(reply.Data, &resp); err != nil {
-		return pubResponse{}, fmt.Errorf("jetstream: append: unreadable reply %q: %w", reply.Data, err)
-	}
-	return resp, nil
+	return decodePubAck(reply.Data)
 }
 
 // settle turns the server's verdict into Append's result. A refusal that may

@@ -74,29 +74,36 @@ func TestRetryAfterDuplicateWindow(t *testing.T) {
 
 // TestServerRefusals pins the server behaviour Append relies on, so that a
 // server upgrade that changes it fails here first: the sequence check on
-// the tenant's subject comes before the duplicate check, and a message that
-// passes it with a known id is acknowledged as a duplicate, not stored.
+// the tenant's subject refuses a retried append, whatever its id, and so
+// does expecting an empty subject (sequence 0) once the tenant has
+// messages. Appends carry no Nats-Msg-Id (see newLogMsg): this check alone
+// keeps a retry from being stored twice.
 func TestServerRefusals(t *testing.T) {
 	env := startEnv(t, t.TempDir(), jetstream.StreamConfig{})
 	recs := testRecords("acme", events.Cursor{}, 2)
 	c1 := env.append(t, "acme", events.Cursor{}, recs)
 	env.append(t, "globex", events.Cursor{}, testRecords("globex", events.Cursor{}, 1))
+	env.append(t, "acme", c1, testRecords("acme", c1, 1))
 
-	retry := logMsg("acme", recs[0].ID, 0)
-	code, _ := env.rawAppend(t, retry)
-	require.Equal(t, 10071, code, "a retried append fails the sequence check first")
-
-	again := logMsg("acme", recs[0].ID, uint64(c1.Position)>>16)
-	code, dup := env.rawAppend(t, again)
-	require.Zero(t, code)
-	require.True(t, dup, "a known id passing the check is a duplicate")
-	require.Len(t, env.read(t, "acme"), 2)
+	for _, id := range []string{recs[0].ID, ""} {
+		code, dup := env.rawAppend(t, logMsg("acme", id, 0))
+		require.Equal(t, 10071, code, "a retried first append fails the sequence check, id %q", id)
+		require.False(t, dup)
+	}
+	code, _ := env.rawAppend(t, logMsg("acme", "", uint64(c1.Position)>>16))
+	require.Equal(t, 10071, code, "a retry of a later append fails it: the stream went on")
+	code, _ = env.rawAppend(t, logMsg("initech", "", 1))
+	require.Equal(t, 10071, code, "a sequence on an empty subject fails it")
+	require.Len(t, env.read(t, "acme"), 3)
 }
 
-// logMsg builds a raw one-record log message with the concurrency check.
+// logMsg builds a raw one-record log message with the concurrency check,
+// and id as Nats-Msg-Id unless it is "".
 func logMsg(tenant, id string, expectSeq uint64) *nats.Msg {
 	msg := nats.NewMsg(jetstream.LogSubject(tenant))
-	msg.Header.Set("Nats-Msg-Id", id)
+	if id != "" {
+		msg.Header.Set("Nats-Msg-Id", id)
+	}
 	msg.Header.Set("Nats-Expected-Last-Subject-Sequence", fmt.Sprint(expectSeq))
 	msg.Header.Set(jetstream.LedgerSequenceHeader, "1")
 	msg.Header.Set(jetstream.CountHeader, "1")
