@@ -186,7 +186,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 // the tenant's last event, and returns the hash of each record's bytes (the
 // next one's prev_hash), which the aggregate keeps once they are stored.
 // The events of one command share their timestamp, which nobody changes.
-// A record's type is its payload's name, which NewEvent checked is an
+// A record's type is its payload's name, which newEvent checked is an
 // event payload (as events.NewRecord would find it, without reflection).
 func (s *Service) envelope(agg *aggregate, c Command, name string, now time.Time, ids func() string, payloads []proto.Message) ([]*ledgerv1.Event, []events.Record, [][]byte, error) {
 	evs := make([]*ledgerv1.Event, len(payloads))
@@ -194,7 +194,7 @@ func (s *Service) envelope(agg *aggregate, c Command, name string, now time.Time
 	hashes := make([][]byte, len(payloads))
 	prev, at := agg.lastHash, timestamppb.New(now)
 	for i, p := range payloads {
-		e, err := ledgerv1.NewEvent(p)
+		e, err := newEvent(p)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -271,6 +271,9 @@ func (s *Service) refresh(ctx context.Context, a *aggregate) (bool, error) {
 // isRefusal reports whether err is the domain's refusal of a command, as
 // opposed to a failure of the store or a lost race.
 func isRefusal(err error) bool {
+	if err == nil {
+		return false // without allocating de
+	}
 	var de *domain.Error
 	return errors.As(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeUnavailable
 }
@@ -371,9 +374,12 @@ func (s *Service) Sequence(tenant string) uint64 {
 // boundaryError turns store failures into the ledger's error codes; domain
 // errors pass through.
 func (s *Service) boundaryError(err error) error {
+	if err == nil {
+		return nil // without allocating de
+	}
 	var de *domain.Error
 	switch {
-	case err == nil, errors.As(err, &de):
+	case errors.As(err, &de):
 		return err
 	case errors.Is(err, events.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return domain.Errorf(domain.CodeUnavailable, "the event store did not answer in time; send the command again with the same Idempotency-Key: %v", err)
