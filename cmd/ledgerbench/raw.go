@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/licensing-ledger/ledger/events"
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 )
@@ -22,9 +21,9 @@ const rawStream = "BENCH_RAW"
 // measureRaw publishes to JetStream directly what the ledger appended in
 // its in-process run: as many messages as appends, each the average size of
 // an append's events, from as many publishers, each owning its tenants'
-// subjects and checking the subject's last sequence as the store does (and
-// giving a message id for deduplication, as the store does). It is the
-// ceiling the store sets on the ledger.
+// subjects and checking the subject's last sequence as the store does
+// (without a message id, as the store does). It is the ceiling the store
+// sets on the ledger.
 func measureRaw(ctx context.Context, cfg config, srv *natsServer, a appendCounts, log *slog.Logger) (loadStats, int, error) {
 	n, size := int(a.appends), int(a.bytes/max(a.appends, 1))
 	if n == 0 {
@@ -71,7 +70,7 @@ func publishRaw(ctx context.Context, js natsjs.JetStream, i int, cfg config, pay
 		msg := nats.NewMsg(own[t])
 		msg.Data = payload
 		start := time.Now()
-		ack, err := js.PublishMsg(ctx, msg, natsjs.WithMsgID(events.NewULID()), natsjs.WithExpectLastSequencePerSubject(last[t]))
+		ack, err := js.PublishMsg(ctx, msg, natsjs.WithExpectLastSequencePerSubject(last[t]))
 		if err != nil {
 			s.add(failed, err.Error(), time.Since(start))
 			continue
