@@ -19,7 +19,7 @@ func (d decider) assignLicense(m *ledgerv1.AssignLicense) ([]proto.Message, erro
 	if err != nil {
 		return nil, err
 	}
-	g := d.newGrants()
+	g := d.newGrants(len(m.UserIds))
 	var vs []Violation
 	var evs []proto.Message
 	for _, id := range m.UserIds {
@@ -42,8 +42,8 @@ func (d decider) assignLicense(m *ledgerv1.AssignLicense) ([]proto.Message, erro
 		g.take(u, p, m.DisabledPlans)
 		evs = append(evs, &ledgerv1.LicenseAssigned{UserId: id, ProductId: p.ID, DisabledPlans: m.DisabledPlans})
 	}
-	if need := g.seats[p.ID]; need > d.s.Available(p.ID) {
-		g.seats[p.ID] = 0
+	if need := g.seats(p.ID); need > d.s.Available(p.ID) {
+		g.taken = nil // refused: count the seats available in the state
 		vs = append(vs, *g.countViolation(p.ID, p, need))
 	}
 	if err := violationsError("AssignLicense", vs); err != nil {
@@ -138,82 +138,79 @@ func (d decider) licenseRemoved(userID, productID, groupID string, after *Licens
 // checkRemoval refuses a change of the user's license of productID (to after,
 // nil when it goes) that leaves an enabled plan without a dependency (A4).
 func (d decider) checkRemoval(u *User, productID string, after *License) *Violation {
+	if switchesOffNothingRequired(u.Licenses[productID], after, d.c.Catalog) {
+		return nil
+	}
 	return d.checkRemovals(u, map[string]*License{productID: after})
 }
 
 // checkRemovals is checkRemoval for changes of several of the user's
 // licenses made together (product id to the license after, nil when it
 // goes), so that licenses whose plans need each other can go at once. Plans
-// are checked in order, so that the refusal is the same on every run.
+// are checked in order of their ids, so that the refusal is the same on
+// every run. A plan that lacked a dependency before the change is not
+// refused for it.
 func (d decider) checkRemovals(u *User, changes map[string]*License) *Violation {
 	cat := d.c.Catalog
-	if switchesOffNothingRequired(u, changes, cat) {
+	if allSwitchOffNothingRequired(u, changes, cat) {
 		return nil
 	}
-	was := cat.MissingDependencies(keys(d.s.EnabledPlans(u, cat)))
-	missing := cat.MissingDependencies(enabledWith(u, changes, cat))
-	for _, plan := range sortedKeys(missing) {
-		if len(was[plan]) == 0 {
-			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
-				"%s keeps service plan %s, which needs %s that this change removes; remove or switch off %s first",
-				u.ID, plan, missing[plan][0], plan)}
-		}
+	after := enabledWith(u, changes, cat)
+	unmet := cat.Unmet(after)
+	if unmet.Empty() {
+		return nil // the common case: nothing is left without its dependency
+	}
+	unmet = unmet.AndNot(cat.Unmet(d.s.EnabledPlans(u, cat)))
+	if i := unmet.First(); i >= 0 {
+		plan := cat.PlanID(i)
+		return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
+			"%s keeps service plan %s, which needs %s that this change removes; remove or switch off %s first",
+			u.ID, plan, cat.MissingFor(plan, after)[0], plan)}
 	}
 	return nil
 }
 
-// switchesOffNothingRequired reports whether the changes switch no plan
-// on and switch off only plans that none of the user's plans depends on.
-// Such changes cannot leave a plan without its dependency, so checkRemovals
-// need not compute the user's plans: the common case of removing a license
-// is then cheap.
-func switchesOffNothingRequired(u *User, changes map[string]*License, cat *catalog.Catalog) bool {
+// switchesOffNothingRequired reports whether changing the license from
+// before to after (either nil for none) switches no plan on and switches
+// off only plans that no plan depends on. Such a change cannot leave a plan
+// without its dependency, so checkRemovals need not compute the user's
+// plans: the common case of removing a license is then cheap.
+func switchesOffNothingRequired(before, after *License, cat *catalog.Catalog) bool {
+	var was, now catalog.PlanSet
+	if before != nil {
+		was = licensePlans(before, cat)
+	}
+	if after != nil {
+		now = licensePlans(after, cat)
+	}
+	return now.AndNot(was).Empty() && was.AndNot(now).And(cat.Required()).Empty()
+}
+
+// allSwitchOffNothingRequired is switchesOffNothingRequired for every
+// change of the user's licenses.
+func allSwitchOffNothingRequired(u *User, changes map[string]*License, cat *catalog.Catalog) bool {
 	for pid, after := range changes {
-		plans, ok := cat.PlansOf(pid)
-		if !ok {
+		if !switchesOffNothingRequired(u.Licenses[pid], after, cat) {
 			return false
-		}
-		cur := u.Licenses[pid]
-		for _, plan := range plans {
-			before := cur != nil && pathEnables(cur, plan)
-			now := after != nil && pathEnables(after, plan)
-			if (now && !before) || (before && !now && enablesAny(u, cat.DependentsOf(plan), cat)) {
-				return false
-			}
 		}
 	}
 	return true
 }
 
-// enablesAny reports whether the user has any of the plans on.
-func enablesAny(u *User, plans []string, cat *catalog.Catalog) bool {
-	for _, plan := range plans {
-		for _, l := range u.Licenses {
-			if all, _ := cat.PlansOf(l.ProductID); slices.Contains(all, plan) && pathEnables(l, plan) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // enabledWith returns the plans the user would have on with some of their
 // licenses replaced: changes maps a product id to its new license (nil:
 // removed).
-func enabledWith(u *User, changes map[string]*License, cat *catalog.Catalog) []string {
-	on := map[string]bool{}
+func enabledWith(u *User, changes map[string]*License, cat *catalog.Catalog) catalog.PlanSet {
+	var on catalog.PlanSet
 	for pid, cur := range u.Licenses {
 		if l, ok := changes[pid]; ok {
 			cur = l
 		}
-		if cur == nil {
-			continue
-		}
-		for _, plan := range licensePlans(cur, cat) {
-			on[plan] = true
+		if cur != nil {
+			on = on.Or(licensePlans(cur, cat))
 		}
 	}
-	return keys(on)
+	return on
 }
 
 func (d decider) changeAssignmentPlans(m *ledgerv1.ChangeAssignmentPlans) ([]proto.Message, error) {
@@ -253,18 +250,15 @@ func (d decider) checkPlanChange(u *User, p catalog.Product, after *License) *Vi
 	cat := d.c.Catalog
 	before := d.s.EnabledPlans(u, cat)
 	now := enabledWith(u, map[string]*License{p.ID: after}, cat)
-	for _, pair := range cat.Conflicts(now) {
-		if !before[pair[0]] || !before[pair[1]] {
-			return &Violation{Subject: u.ID, Code: CodeMutuallyExclusive, Detail: fmt.Sprintf(
-				"service plans %s and %s are mutually exclusive: %s cannot have both on", pair[0], pair[1], u.ID)}
-		}
+	added := now.AndNot(before)
+	if pairs := cat.ConflictsIn(now, added); len(pairs) > 0 {
+		return &Violation{Subject: u.ID, Code: CodeMutuallyExclusive, Detail: fmt.Sprintf(
+			"service plans %s and %s are mutually exclusive: %s cannot have both on", pairs[0][0], pairs[0][1], u.ID)}
 	}
-	missing := cat.MissingDependencies(now)
-	for _, plan := range sortedKeys(missing) {
-		if !before[plan] {
-			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
-				"service plan %s needs %s, which %s would not have on", plan, missing[plan][0], u.ID)}
-		}
+	if i := cat.Unmet(now).And(added).First(); i >= 0 {
+		plan := cat.PlanID(i)
+		return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
+			"service plan %s needs %s, which %s would not have on", plan, cat.MissingFor(plan, now)[0], u.ID)}
 	}
 	return nil
 }
@@ -331,7 +325,7 @@ func (d decider) assignGroupLicense(m *ledgerv1.AssignGroupLicense) ([]proto.Mes
 		return nil, Errorf(CodeConflict, "group %s already holds %s; change its plans or remove it first", g.ID, p.Name)
 	}
 	evs := []proto.Message{&ledgerv1.GroupLicenseAssigned{GroupId: g.ID, ProductId: p.ID, DisabledPlans: m.DisabledPlans}}
-	gr := d.newGrants()
+	gr := d.newGrants(len(g.Members))
 	for _, uid := range sortedKeys(g.Members) {
 		ev, _ := gr.inherit(d.s.Users[uid], g.ID, p, m.DisabledPlans)
 		evs = append(evs, ev)
@@ -369,7 +363,7 @@ func (g *grants) inheritAll(u *User, grp *Group, productIDs []string) ([]proto.M
 	var evs []proto.Message
 	var pending []catalog.Product
 	for _, pid := range productIDs {
-		if p, ok := g.d.c.Catalog.Product(pid); ok {
+		if p, ok := g.d.c.Catalog.ProductView(pid); ok {
 			pending = append(pending, p)
 		}
 	}
@@ -404,7 +398,7 @@ func (d decider) reprocessGroupLicenses(m *ledgerv1.ReprocessGroupLicenses) ([]p
 	if err != nil {
 		return nil, err
 	}
-	gr := d.newGrants()
+	gr := d.newGrants(len(g.Members) * len(g.Licenses))
 	var evs []proto.Message
 	for _, uid := range sortedKeys(g.Members) {
 		u := d.s.Users[uid]

@@ -138,9 +138,10 @@ func (d decider) group(id string) (*Group, error) {
 	return nil, Errorf(CodeNotFound, "group %q is not in tenant %q", id, d.s.Tenant)
 }
 
-// product returns the catalog product or a NotFound refusal.
+// product returns the catalog product or a NotFound refusal. It does not
+// copy the product: deciding only reads it.
 func (d decider) product(id string) (catalog.Product, error) {
-	if p, ok := d.c.Catalog.Product(id); ok {
+	if p, ok := d.c.Catalog.ProductView(id); ok {
 		return p, nil
 	}
 	return catalog.Product{}, Errorf(CodeNotFound, "product %q is not in the catalog", id)

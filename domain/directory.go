@@ -51,7 +51,7 @@ func (d decider) updateUser(m *ledgerv1.UpdateUser) ([]proto.Message, error) {
 // may not be used (A4).
 func (d decider) checkRelocation(u *User, country string) error {
 	for _, pid := range sortedKeys(u.Licenses) {
-		if p, ok := d.c.Catalog.Product(pid); ok && !p.AllowedIn(country) {
+		if p, ok := d.c.Catalog.ProductView(pid); ok && !p.AllowedIn(country) {
 			return Errorf(CodeProhibitedUsageLocation, "%s holds %s, which may not be used in %s: remove it before moving the user", u.ID, p.Name, country)
 		}
 	}
@@ -106,7 +106,7 @@ func (d decider) addGroupMembers(m *ledgerv1.AddGroupMembers) ([]proto.Message, 
 	if err != nil {
 		return nil, err
 	}
-	gr := d.newGrants()
+	gr := d.newGrants(len(users) * len(g.Licenses))
 	var evs []proto.Message
 	for _, u := range users {
 		if g.Members[u.ID] {

@@ -2,7 +2,6 @@ package domain
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/licensing-ledger/ledger/domain/catalog"
@@ -14,35 +13,59 @@ import (
 // of a bulk or group action.
 type grants struct {
 	d decider
-	// seats taken per product by the grants planned so far.
-	seats map[string]int
 	// planned lists the grants planned so far, for the plans they switch
-	// on; a decision plans a few, so a list beats a map of sets.
+	// on and the pairs of user and product they make; a decision plans a
+	// few, and checks each user once, so lists beat maps.
 	planned []plannedGrant
-	// held marks user/product pairs granted by the plan so far.
-	held map[[2]string]bool
+	// taken counts the seats the planned grants take, per product.
+	taken []productSeats
 }
 
 // plannedGrant is one grant of the plan: a user gets the product's plans
 // but the disabled ones.
 type plannedGrant struct {
-	user     string
-	plans    []string
-	disabled []string
+	user      string
+	productID string
+	disabled  []string
 }
 
-func (d decider) newGrants() *grants {
-	return &grants{d: d, seats: map[string]int{}, held: map[[2]string]bool{}}
+// productSeats is a number of seats of one product.
+type productSeats struct {
+	productID string
+	n         int
+}
+
+// newGrants starts an empty plan for about n grants.
+func (d decider) newGrants(n int) *grants {
+	return &grants{d: d, planned: make([]plannedGrant, 0, n)}
 }
 
 // holds reports whether the user holds the product, in the state or the plan.
 func (g *grants) holds(u *User, productID string) bool {
-	return u.Licenses[productID] != nil || g.held[[2]string{u.ID, productID}]
+	if u.Licenses[productID] != nil {
+		return true
+	}
+	for _, pg := range g.planned {
+		if pg.user == u.ID && pg.productID == productID {
+			return true
+		}
+	}
+	return false
+}
+
+// seats returns the seats of the product the planned grants take.
+func (g *grants) seats(productID string) int {
+	for _, t := range g.taken {
+		if t.productID == productID {
+			return t.n
+		}
+	}
+	return 0
 }
 
 // available returns the product's seats left after the planned grants.
 func (g *grants) available(productID string) int {
-	return g.d.s.Available(productID) - g.seats[productID]
+	return g.d.s.Available(productID) - g.seats(productID)
 }
 
 // check returns why the user cannot get the product with those plans off, or
@@ -81,46 +104,44 @@ func (g *grants) checkEligible(u *User, p catalog.Product, guestRule bool) *Viol
 // checkPlans refuses plans that conflict with, or depend on plans missing
 // from, what the user would then have on (A4).
 func (g *grants) checkPlans(u *User, p catalog.Product, disabled []string) *Violation {
+	cat := g.d.c.Catalog
 	on := g.enabled(u)
-	var added []string
-	for _, plan := range p.ServicePlans {
-		if !slices.Contains(disabled, plan) && !on[plan] {
-			added = append(added, plan)
-			on[plan] = true
-		}
-	}
-	if len(added) == 0 {
+	added := pathPlans(p.ID, disabled, cat).AndNot(on)
+	if added.Empty() {
 		return nil // nothing switched on: nothing can conflict or lack a dependency
 	}
-	cat := g.d.c.Catalog
-	for _, pair := range cat.ConflictsIn(on) {
-		if slices.Contains(added, pair[0]) || slices.Contains(added, pair[1]) {
-			return &Violation{Subject: u.ID, Code: CodeMutuallyExclusive, Detail: fmt.Sprintf(
-				"service plans %s and %s are mutually exclusive: %s would get both with %s; switch one off or remove the license that holds the other",
-				pair[0], pair[1], u.ID, p.Name)}
-		}
+	on = on.Or(added)
+	if pairs := cat.ConflictsIn(on, added); len(pairs) > 0 {
+		return &Violation{Subject: u.ID, Code: CodeMutuallyExclusive, Detail: fmt.Sprintf(
+			"service plans %s and %s are mutually exclusive: %s would get both with %s; switch one off or remove the license that holds the other",
+			pairs[0][0], pairs[0][1], u.ID, p.Name)}
 	}
-	for _, plan := range added {
-		if deps := cat.MissingFor(plan, on); len(deps) > 0 {
-			return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
-				"service plan %s of %s needs %s, which %s would not have on; turn it on or switch %s off",
-				plan, p.Name, strings.Join(deps, ", "), u.ID, plan)}
-		}
+	if unmet := cat.Unmet(on).And(added); !unmet.Empty() {
+		plan := firstOf(p.ServicePlans, unmet, cat)
+		return &Violation{Subject: u.ID, Code: CodeDependency, Detail: fmt.Sprintf(
+			"service plan %s of %s needs %s, which %s would not have on; turn it on or switch %s off",
+			plan, p.Name, strings.Join(cat.MissingFor(plan, on), ", "), u.ID, plan)}
 	}
 	return nil
 }
 
-// enabled returns the plans the user has on, planned grants included.
-func (g *grants) enabled(u *User) map[string]bool {
-	on := g.d.s.EnabledPlans(u, g.d.c.Catalog)
-	for _, pg := range g.planned {
-		if pg.user != u.ID {
-			continue
+// firstOf returns the first of plans, in their order, that is in set.
+func firstOf(plans []string, set catalog.PlanSet, cat *catalog.Catalog) string {
+	for _, plan := range plans {
+		if i, ok := cat.PlanIndex(plan); ok && set.Has(i) {
+			return plan
 		}
-		for _, plan := range pg.plans {
-			if !slices.Contains(pg.disabled, plan) {
-				on[plan] = true
-			}
+	}
+	return ""
+}
+
+// enabled returns the plans the user has on, planned grants included.
+func (g *grants) enabled(u *User) catalog.PlanSet {
+	cat := g.d.c.Catalog
+	on := g.d.s.EnabledPlans(u, cat)
+	for _, pg := range g.planned {
+		if pg.user == u.ID {
+			on = on.Or(pathPlans(pg.productID, pg.disabled, cat))
 		}
 	}
 	return on
@@ -129,10 +150,20 @@ func (g *grants) enabled(u *User) map[string]bool {
 // take records a grant checked with check.
 func (g *grants) take(u *User, p catalog.Product, disabled []string) {
 	if !g.holds(u, p.ID) {
-		g.seats[p.ID]++
-		g.held[[2]string{u.ID, p.ID}] = true
+		g.takeSeat(p.ID)
 	}
-	g.planned = append(g.planned, plannedGrant{user: u.ID, plans: p.ServicePlans, disabled: disabled})
+	g.planned = append(g.planned, plannedGrant{user: u.ID, productID: p.ID, disabled: disabled})
+}
+
+// takeSeat counts one more seat of the product taken by the plan.
+func (g *grants) takeSeat(productID string) {
+	for i := range g.taken {
+		if g.taken[i].productID == productID {
+			g.taken[i].n++
+			return
+		}
+	}
+	g.taken = append(g.taken, productSeats{productID: productID, n: 1})
 }
 
 func (g *grants) countViolation(subject string, p catalog.Product, needed int) *Violation {
@@ -140,13 +171,4 @@ func (g *grants) countViolation(subject string, p catalog.Product, needed int) *
 	return &Violation{Subject: subject, Code: CodeCountViolation, Detail: fmt.Sprintf(
 		"%s (%s): %s needed, %d available of %d: %d short; buy %d more or unassign some",
 		p.Name, p.ID, plural(needed, "license"), avail, g.d.s.Seats(p.ID), needed-avail, needed-avail)}
-}
-
-func keys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

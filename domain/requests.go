@@ -187,7 +187,7 @@ func (d decider) grantApproved(userIDs []string, p catalog.Product, disabled []s
 		}
 		disabled = g.Licenses[p.ID]
 	}
-	gr := d.newGrants()
+	gr := d.newGrants(len(userIDs))
 	var vs []Violation
 	var evs []proto.Message
 	for _, id := range userIDs {

@@ -163,48 +163,34 @@ func (s *State) Available(productID string) int {
 
 // EnabledPlans returns the service plans the user has on, over all their
 // licenses and every path of each: a plan is on if any path leaves it on.
-func (s *State) EnabledPlans(u *User, cat *catalog.Catalog) map[string]bool {
-	on := make(map[string]bool, 8*len(u.Licenses))
+// It is a set over the catalog's plans, so that checking an assignment
+// against conflicts and dependencies costs a few word operations.
+func (s *State) EnabledPlans(u *User, cat *catalog.Catalog) catalog.PlanSet {
+	var on catalog.PlanSet
 	for _, l := range u.Licenses {
-		plans, _ := cat.PlansOf(l.ProductID)
-		for _, plan := range plans {
-			if pathEnables(l, plan) {
-				on[plan] = true
-			}
-		}
+		on = on.Or(licensePlans(l, cat))
 	}
 	return on
 }
 
 // licensePlans returns the plans a license leaves on, over all its paths.
-func licensePlans(l *License, cat *catalog.Catalog) []string {
-	plans, _ := cat.PlansOf(l.ProductID)
-	var on []string
-	for _, plan := range plans {
-		if pathEnables(l, plan) {
-			on = append(on, plan)
-		}
+func licensePlans(l *License, cat *catalog.Catalog) catalog.PlanSet {
+	var on catalog.PlanSet
+	if l.Direct {
+		on = pathPlans(l.ProductID, l.DirectDisabled, cat)
+	}
+	for _, disabled := range l.Groups {
+		on = on.Or(pathPlans(l.ProductID, disabled, cat))
 	}
 	return on
 }
 
-func pathEnables(l *License, plan string) bool {
-	if l.Direct && !contains(l.DirectDisabled, plan) {
-		return true
+// pathPlans returns the plans one path of a license to the product leaves
+// on: the product's plans but the disabled ones.
+func pathPlans(productID string, disabled []string, cat *catalog.Catalog) catalog.PlanSet {
+	plans, _ := cat.PlansOf(productID)
+	if len(disabled) == 0 {
+		return plans
 	}
-	for _, disabled := range l.Groups {
-		if !contains(disabled, plan) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
+	return plans.AndNot(cat.SetOf(disabled))
 }

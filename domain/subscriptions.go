@@ -82,7 +82,7 @@ func (d decider) checkSeatLoss(productID string, lost int) error {
 	left := d.s.Seats(productID) - lost
 	if assigned := d.s.Assigned(productID); left < assigned {
 		name := productID
-		if p, ok := d.c.Catalog.Product(productID); ok {
+		if p, ok := d.c.Catalog.ProductView(productID); ok {
 			name = p.Name
 		}
 		return Errorf(CodeCountViolation, "%s has %d licenses assigned; this change would leave %d seats: unassign %d licenses first",

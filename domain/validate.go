@@ -59,18 +59,28 @@ func checkUserList(ids []string, max int) error {
 
 // checkIDs checks every id and refuses duplicates.
 func checkIDs(kind string, ids []string) error {
-	seen := make(map[string]bool, len(ids))
-	for _, id := range ids {
+	var seen map[string]bool // for long lists only: a short one is scanned
+	if len(ids) > shortList {
+		seen = make(map[string]bool, len(ids))
+	}
+	for i, id := range ids {
 		if err := checkID(kind, id); err != nil {
 			return err
 		}
-		if seen[id] {
+		if seen[id] || (seen == nil && slices.Contains(ids[:i], id)) {
 			return Errorf(CodeValidationFailed, "%s %q is listed twice", kind, id)
 		}
-		seen[id] = true
+		if seen != nil {
+			seen[id] = true
+		}
 	}
 	return nil
 }
+
+// shortList is the length up to which checkIDs looks for duplicates by
+// scanning instead of building a map: a bulk command's MaxBulkUsers users
+// are compared in less time than the map takes to build.
+const shortList = 32
 
 // checkText refuses text longer than the limit.
 func checkText(field, s string) error {

@@ -134,7 +134,13 @@ type Catalog struct {
 	exclusive  map[string][]string // plan -> plans exclusive with it, sorted
 	pairs      [][2]string         // every exclusive pair, each sorted, list sorted
 	requires   map[string][]string // plan -> plans it depends on, sorted
-	dependents map[string][]string // plan -> plans that depend on it
+
+	// The same rules over plan indexes, for the domain's hot paths (PlanSet).
+	productPlans []PlanSet // by product index: the product's plans
+	pairIdx      [][2]int  // by pair: the indexes of pairs[i]
+	requireSets  []PlanSet // by plan index: the plans it depends on
+	needy        PlanSet   // the plans that depend on any
+	required     PlanSet   // the plans any depends on
 }
 
 // Product returns the product with the given SKU id.
@@ -146,15 +152,49 @@ func (c *Catalog) Product(id string) (Product, bool) {
 	return c.products[i].clone(), true
 }
 
-// PlansOf returns the service plans of the product with the given SKU id,
-// without copying them, for hot paths: the slice is the catalog's own and
-// must not be modified.
-func (c *Catalog) PlansOf(id string) ([]string, bool) {
+// ProductView is Product without the copy, for hot paths that decide
+// commands: the product's slices are the catalog's own and must not be
+// modified.
+func (c *Catalog) ProductView(id string) (Product, bool) {
 	i, ok := c.productIdx[id]
 	if !ok {
-		return nil, false
+		return Product{}, false
 	}
-	return c.products[i].ServicePlans, true
+	return c.products[i], true
+}
+
+// PlansOf returns the service plans of the product with the given SKU id
+// as a set: what an assignment of it enables when it switches nothing off.
+func (c *Catalog) PlansOf(id string) (PlanSet, bool) {
+	i, ok := c.productIdx[id]
+	if !ok {
+		return PlanSet{}, false
+	}
+	return c.productPlans[i], true
+}
+
+// PlanIndex returns the index of the service plan id in the catalog's
+// PlanSets; the indexes follow the plans' ids in order, from 0 to
+// len(Plans())-1.
+func (c *Catalog) PlanIndex(id string) (int, bool) {
+	i, ok := c.planIdx[id]
+	return i, ok
+}
+
+// PlanID returns the id of the service plan with index i, which must be
+// one of the catalog's: it names the plans of a PlanSet in messages.
+func (c *Catalog) PlanID(i int) string { return c.plans[i].ID }
+
+// SetOf returns the set of the service plans ids; unknown ids are left out,
+// as a disabled plan a product does not contain switches nothing off.
+func (c *Catalog) SetOf(ids []string) PlanSet {
+	var s PlanSet
+	for _, id := range ids {
+		if i, ok := c.planIdx[id]; ok {
+			s = s.With(i)
+		}
+	}
+	return s
 }
 
 // Products returns every product, sorted by id, so listings and reports built
@@ -235,35 +275,69 @@ func (c *Catalog) MissingDependencies(enabled []string) map[string][]string {
 	return out
 }
 
-// ConflictsIn is Conflicts over a set of enabled plans, for callers that
-// hold the set already.
-func (c *Catalog) ConflictsIn(enabled map[string]bool) [][2]string {
+// ConflictsIn returns the pairs of mutually exclusive plans that are both
+// in enabled and of which at least one is in added: the conflicts a change
+// that switches added on brings, for the refusal (MutuallyExclusiveViolation,
+// A4). Pass enabled as added for every conflict. Each pair is sorted and the
+// list is sorted, as in Conflicts; nil when there is none.
+func (c *Catalog) ConflictsIn(enabled, added PlanSet) [][2]string {
 	var out [][2]string
-	for _, p := range c.pairs {
-		if enabled[p[0]] && enabled[p[1]] {
-			out = append(out, p)
+	for i, p := range c.pairIdx {
+		if enabled.Has(p[0]) && enabled.Has(p[1]) && (added.Has(p[0]) || added.Has(p[1])) {
+			out = append(out, c.pairs[i])
 		}
 	}
 	return out
 }
 
+// Unmet returns the plans of enabled that lack a direct dependency in
+// enabled: empty when the set breaks no dependency, the common case, which
+// costs a few word operations (DependencyViolation, A4).
+func (c *Catalog) Unmet(enabled PlanSet) PlanSet {
+	var out PlanSet
+	for i := range enabled.And(c.needy).All() {
+		if !c.requireSets[i].Subset(enabled) {
+			out = out.With(i)
+		}
+	}
+	return out
+}
+
+// Required returns the plans that some plan directly depends on: switching
+// off only other plans cannot leave a plan without its dependency, so a
+// removal that does can be allowed without looking at the user's plans.
+func (c *Catalog) Required() PlanSet { return c.required }
+
 // MissingFor returns the direct dependencies of plan that are not in
-// enabled, sorted; nil when none is missing.
-func (c *Catalog) MissingFor(plan string, enabled map[string]bool) []string {
+// enabled, sorted; nil when none is missing or the plan is unknown. It
+// names what Unmet found missing.
+func (c *Catalog) MissingFor(plan string, enabled PlanSet) []string {
 	var missing []string
 	for _, req := range c.requires[plan] {
-		if !enabled[req] {
+		if !enabled.Has(c.planIdx[req]) {
 			missing = append(missing, req)
 		}
 	}
 	return missing
 }
 
-// DependentsOf returns the plans that directly depend on plan, without
-// copying them: switching plan off can leave only those without their
-// dependency. The slice is the catalog's own and must not be modified.
-func (c *Catalog) DependentsOf(plan string) []string {
-	return c.dependents[plan]
+// index builds the rules over plan indexes, once the plans are sorted.
+func (c *Catalog) index() {
+	c.productPlans = make([]PlanSet, len(c.products))
+	for i, p := range c.products {
+		c.productPlans[i] = c.SetOf(p.ServicePlans)
+	}
+	c.pairIdx = make([][2]int, len(c.pairs))
+	for i, p := range c.pairs {
+		c.pairIdx[i] = [2]int{c.planIdx[p[0]], c.planIdx[p[1]]}
+	}
+	c.requireSets = make([]PlanSet, len(c.plans))
+	for plan, reqs := range c.requires {
+		i := c.planIdx[plan]
+		c.requireSets[i] = c.SetOf(reqs)
+		c.needy = c.needy.With(i)
+		c.required = c.required.Or(c.requireSets[i])
+	}
 }
 
 func toSet(ids []string) map[string]bool {

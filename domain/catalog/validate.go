@@ -25,7 +25,6 @@ func build(f file) (*Catalog, error) {
 		planIdx:    make(map[string]int),
 		exclusive:  make(map[string][]string),
 		requires:   make(map[string][]string),
-		dependents: make(map[string][]string),
 	}}
 	b.servicePlans(f.ServicePlans)
 	b.exclusions(f.MutuallyExclusive) // before products: a product may not contain an exclusive pair
@@ -49,6 +48,7 @@ func build(f file) (*Catalog, error) {
 	for _, ids := range c.exclusive {
 		slices.Sort(ids)
 	}
+	c.index()
 	return c, nil
 }
 
@@ -192,9 +192,6 @@ func (b *builder) dependencies(deps []dependency) {
 		}
 		slices.Sort(reqs)
 		b.c.requires[d.Plan] = reqs
-		for _, req := range reqs {
-			b.c.dependents[req] = append(b.c.dependents[req], d.Plan)
-		}
 	}
 	b.cycles()
 	b.satisfiable()
