@@ -15,6 +15,10 @@ const RequestRetention = 12 // months
 type Requests struct {
 	now     func() time.Time
 	tenants map[string]map[string]*RequestView
+	// pending indexes the requests waiting for a decision by tenant, so
+	// that the admin's working list costs what it holds, not the whole
+	// year of requests the tenant has made.
+	pending map[string]map[string]*RequestView
 }
 
 // RequestView is one request as admins list it.
@@ -40,7 +44,7 @@ func (r *RequestView) Pending() bool { return r.Status == "pending" }
 // NewRequests returns an empty Requests model; now tells the time for the
 // retention period.
 func NewRequests(now func() time.Time) *Requests {
-	return &Requests{now: now, tenants: map[string]map[string]*RequestView{}}
+	return &Requests{now: now, tenants: map[string]map[string]*RequestView{}, pending: map[string]map[string]*RequestView{}}
 }
 
 // Apply evolves the model by one event.
@@ -53,20 +57,29 @@ func (m *Requests) Apply(e *ledgerv1.Event) {
 	switch p := e.Payload.(type) {
 	case *ledgerv1.Event_LicenseRequested:
 		r := p.LicenseRequested
-		reqs[r.RequestId] = &RequestView{
+		v := &RequestView{
 			RequestID: r.RequestId, ProductID: r.ProductId, RequesterID: r.RequesterId,
 			UserIDs: r.UserIds, Message: r.Message, RequestedAt: e.GetTime().AsTime(), Status: "pending",
 		}
+		reqs[r.RequestId] = v
+		pending := m.pending[e.GetTenant()]
+		if pending == nil {
+			pending = map[string]*RequestView{}
+			m.pending[e.GetTenant()] = pending
+		}
+		pending[r.RequestId] = v
 	case *ledgerv1.Event_RequestDecided:
 		if r := reqs[p.RequestDecided.RequestId]; r != nil {
 			d := p.RequestDecided
 			r.Status = enumName(d.Outcome.String(), "REQUEST_OUTCOME_")
 			r.DecidedAt, r.DecidedBy = e.GetTime().AsTime(), e.GetActor()
 			r.AssignedProduct, r.ApprovedUserIDs, r.RejectedUserIDs = d.ProductId, d.ApprovedUserIds, d.RejectedUserIds
+			m.decided(e.GetTenant(), r)
 		}
 	case *ledgerv1.Event_RequestExpired:
 		if r := reqs[p.RequestExpired.RequestId]; r != nil {
 			r.Status, r.DecidedAt, r.DecidedBy = "expired", e.GetTime().AsTime(), e.GetActor()
+			m.decided(e.GetTenant(), r)
 		}
 	case *ledgerv1.Event_RequestShared:
 		if r := reqs[p.RequestShared.RequestId]; r != nil {
@@ -75,12 +88,23 @@ func (m *Requests) Apply(e *ledgerv1.Event) {
 	}
 }
 
+// decided takes a request that is no longer pending out of the index.
+func (m *Requests) decided(tenant string, r *RequestView) {
+	if pending := m.pending[tenant]; !r.Pending() && pending[r.RequestID] == r {
+		delete(pending, r.RequestID)
+	}
+}
+
 // List returns the tenant's requests of the last 12 months, newest first,
 // filtered by status: "pending", "completed" or "" for all.
 func (m *Requests) List(tenant, status string) []RequestView {
 	cutoff := m.now().AddDate(0, -RequestRetention, 0)
 	out := []RequestView{}
-	for _, r := range m.tenants[tenant] {
+	all := m.tenants[tenant]
+	if status == "pending" {
+		all = m.pending[tenant]
+	}
+	for _, r := range all {
 		if r.RequestedAt.Before(cutoff) {
 			continue
 		}
