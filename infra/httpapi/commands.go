@@ -1,19 +1,19 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/ledger"
-	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
 
-// CommandResponse is the answer to an accepted command.
+// CommandResponse is the answer to an accepted command. The server writes
+// it without this type (see writeCommandResponse); clients may decode it.
 type CommandResponse struct {
 	CommandID string         `json:"commandId"`
 	Replayed  bool           `json:"replayed"`
@@ -50,7 +50,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeJSON(w, http.StatusOK, commandResponse(res))
+	writeCommandResponse(w, res)
 }
 
 // decodeCommand reads the command named in the path from the body, in the
@@ -72,7 +72,11 @@ func decodeCommand(w http.ResponseWriter, r *http.Request) (ledger.Command, erro
 	if err := checkKey("X-Correlation-Id", corr); err != nil {
 		return ledger.Command{}, err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	b := getBuf() // decoding copies what it keeps, so the body's buffer is reused
+	defer putBuf(b)
+	body := bytes.NewBuffer((*b)[:0])
+	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	*b = body.Bytes()
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -80,16 +84,20 @@ func decodeCommand(w http.ResponseWriter, r *http.Request) (ledger.Command, erro
 		}
 		return ledger.Command{}, domain.Errorf(domain.CodeValidationFailed, "reading the body: %v", err)
 	}
-	if err := DecodeCommand(body, msg); err != nil {
+	if err := DecodeCommand(body.Bytes(), msg); err != nil {
 		return ledger.Command{}, err
 	}
 	return ledger.Command{Tenant: tenant, Message: msg, ID: key, CorrelationID: corr}, nil
 }
 
 // DecodeCommand parses a command body (protobuf JSON) into msg. An empty
-// body is an empty command.
+// body is an empty command. The common flat bodies are read by decodeFast;
+// protojson decides the others.
 func DecodeCommand(body []byte, msg proto.Message) error {
 	if len(body) == 0 {
+		return nil
+	}
+	if decodeFast(body, msg) {
 		return nil
 	}
 	if err := (protojson.UnmarshalOptions{}).Unmarshal(body, msg); err != nil {
@@ -109,20 +117,4 @@ func checkKey(header, v string) error {
 		}
 	}
 	return nil
-}
-
-func commandResponse(res ledger.Result) CommandResponse {
-	out := CommandResponse{CommandID: res.CommandID, Replayed: res.Replayed, Events: []EventSummary{}, Notice: res.Notice}
-	for _, e := range res.Events {
-		out.Events = append(out.Events, summarize(e))
-	}
-	return out
-}
-
-func summarize(e *ledgerv1.Event) EventSummary {
-	data, err := protojson.MarshalOptions{EmitUnpopulated: false}.Marshal(e.PayloadMessage())
-	if err != nil || len(data) == 0 {
-		data = []byte("{}")
-	}
-	return EventSummary{ID: e.GetId(), Type: e.TypeName(), Sequence: e.GetSequence(), Data: json.RawMessage(data)}
 }

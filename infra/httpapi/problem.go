@@ -63,9 +63,19 @@ func writeError(w http.ResponseWriter, err error) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// writeJSON writes v as a JSON body.
+// writeJSON writes v as a JSON body, as json.Encoder writes it, encoded
+// first into a pooled buffer (by hand for the answers that can, see
+// answerAppender) so that the answer goes out with its Content-Length in
+// one write rather than in chunks, and a value that fails to encode is a
+// 500 problem rather than a 200 with a truncated body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	b := getBuf()
+	defer putBuf(b)
+	out, err := encodeAnswer((*b)[:0], v)
+	if err != nil {
+		writeError(w, domain.Errorf(domain.CodeInternal, "internal error: encoding the answer: %v", err))
+		return
+	}
+	*b = out
+	writeBody(w, status, "application/json", out)
 }

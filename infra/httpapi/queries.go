@@ -22,11 +22,19 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, name, subjectUser
 		writeError(w, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.readWait)
-	defer cancel()
+	// Read your writes: wait, up to readWait, for the read models to reach
+	// this process's last write of the tenant. They usually have already,
+	// and then the query needs no deadline nor cancellation.
+	seq := s.svc.Sequence(tenant)
+	ctx := context.Background()
+	if s.projector.Applied(tenant) < seq {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(r.Context(), s.readWait)
+		defer cancel()
+	}
 	var body any
 	var qerr error
-	if err := s.projector.Read(ctx, tenant, s.svc.Sequence(tenant), func() { body, qerr = fn(tenant) }); err != nil {
+	if err := s.projector.Read(ctx, tenant, seq, func() { body, qerr = fn(tenant) }); err != nil {
 		qerr = domain.Errorf(domain.CodeUnavailable, "the read models are behind the ledger; retry shortly")
 	}
 	if err := qerr; err != nil {
@@ -38,7 +46,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, name, subjectUser
 
 func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) {
 	s.query(w, r, domain.QueryLicenses, "", func(tenant string) (any, error) {
-		return map[string]any{"tenant": tenant, "products": s.licenses.Products(tenant)}, nil
+		return productsAnswer{Tenant: tenant, Products: s.licenses.Products(tenant)}, nil
 	})
 }
 
@@ -55,7 +63,7 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.query(w, r, domain.QueryRequests, "", func(tenant string) (any, error) {
-		return map[string]any{"tenant": tenant, "requests": s.requests.List(tenant, status)}, nil
+		return requestsAnswer{Tenant: tenant, Requests: s.requests.List(tenant, status)}, nil
 	})
 }
 

@@ -1,0 +1,157 @@
+package httpapi
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/licensing-ledger/ledger/domain"
+)
+
+// checkDecodeFast fails the test when decodeFast accepts a body that
+// protojson refuses or decodes to another message; it reports whether
+// decodeFast answered.
+func checkDecodeFast(t *testing.T, name string, body []byte) bool {
+	t.Helper()
+	fast, _ := domain.NewCommand(name)
+	ref, _ := domain.NewCommand(name)
+	if !decodeFast(body, fast) {
+		return false
+	}
+	if err := protojson.Unmarshal(body, ref); err != nil {
+		t.Fatalf("%s: decodeFast accepted %q, which protojson refuses: %v", name, body, err)
+	}
+	if !proto.Equal(fast, ref) {
+		t.Fatalf("%s: %q decodes to %v; protojson says %v", name, body, fast, ref)
+	}
+	return true
+}
+
+// mutations turn a body into neighbours protojson may decide otherwise.
+var mutations = []func(rng *rand.Rand, s string) string{
+	func(rng *rand.Rand, s string) string { return " \n\t" + s + "\r\n" },
+	func(rng *rand.Rand, s string) string { return strings.ReplaceAll(s, ":", " : ") },
+	func(rng *rand.Rand, s string) string { return strings.ReplaceAll(s, ",", " ,\n") },
+	func(rng *rand.Rand, s string) string { return s + "x" },
+	func(rng *rand.Rand, s string) string { return s + "{}" },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, "{", `{"bogus":1,`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, "Ids", "_ids", 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, "Id\"", "_id\"", 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `"`, `"\u0061`, 3) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":"`, `":null,"x":"`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":null`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":"7"`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":7.0`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":1e2`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":-0`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":007`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":99999999999`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":true`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":tru`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":[]`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":["a","b"]`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":["a",]`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":{}`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":"CHANNEL_PARTNER"`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, `":"\xff"`, 1) },
+	func(rng *rand.Rand, s string) string { return strings.Replace(s, `":`, "\":\"a\x01\"", 1) },
+	func(rng *rand.Rand, s string) string { // a field twice
+		i := strings.Index(s, ",")
+		if i < 0 {
+			return s
+		}
+		return s[:len(s)-1] + s[i:]
+	},
+	func(rng *rand.Rand, s string) string { // drop a byte
+		if s == "" {
+			return s
+		}
+		i := rng.IntN(len(s))
+		return s[:i] + s[i+1:]
+	},
+	func(rng *rand.Rand, s string) string { // flip a byte
+		if s == "" {
+			return s
+		}
+		b := []byte(s)
+		b[rng.IntN(len(b))] = "{}[]:,\" \\-0123456789aeflnrstu"[rng.IntN(29)]
+		return string(b)
+	},
+}
+
+// TestDecodeFastAgreesWithProtojson decodes random bodies of every
+// command, and their mutations, both ways.
+func TestDecodeFastAgreesWithProtojson(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	answered, valid := 0, 0
+	for _, name := range domain.Commands() {
+		for range 300 {
+			msg, _ := domain.NewCommand(name)
+			randomize(rng, msg.ProtoReflect(), 0)
+			body, err := protojson.Marshal(msg)
+			if err != nil {
+				continue // invalid UTF-8 among the random strings
+			}
+			valid++
+			if checkDecodeFast(t, name, body) {
+				answered++
+			}
+			for range 5 {
+				m := mutations[rng.IntN(len(mutations))]
+				checkDecodeFast(t, name, []byte(m(rng, string(body))))
+			}
+		}
+		for _, body := range []string{`{}`, ` { } `, `{"a"}`, `[]`, `null`, `{`, `}`, `{"":1}`, `{,}`} {
+			checkDecodeFast(t, name, []byte(body))
+		}
+	}
+	// The random strings hold escapes most of the time, so the share is
+	// low here; what matters is that decodeFast answers at all.
+	t.Logf("decodeFast answered %d of %d valid bodies", answered, valid)
+	if answered == 0 {
+		t.Fatalf("decodeFast answered none of %d valid bodies", valid)
+	}
+}
+
+// TestDecodeFastReadsTheAPIExamples checks that the bodies clients send,
+// such as the examples of docs/API.md, take the fast path.
+func TestDecodeFastReadsTheAPIExamples(t *testing.T) {
+	for name, body := range map[string]string{
+		"AssignLicense":        `{"productId": "SPB", "userIds": ["alice", "bob"], "disabledPlans": ["SWAY"]}`,
+		"RevokeAssignment":     `{"productId":"SPB","userIds":["u0001"]}`,
+		"ChangeSeats":          `{"subscriptionId":"sub-SPB","seats":120}`,
+		"PurchaseSubscription": `{"subscriptionId":"s1","productId":"SPB","seats":5,"channel":"CHANNEL_PARTNER"}`,
+		"RequestLicense":       `{"requestId":"req-1","productId":"SPB","userIds":["u0002"],"message":"needed for the quarterly report"}`,
+		"ApproveRequest":       `{"requestId":"req-1"}`,
+		"DenyRequest":          `{"requestId":"req-1","message":"no seats left"}`,
+	} {
+		if !checkDecodeFast(t, name, []byte(body)) {
+			t.Errorf("%s: %s did not take the fast path", name, body)
+		}
+	}
+}
+
+// FuzzDecodeFastAgreesWithProtojson: wherever decodeFast answers, it
+// answers what protojson does.
+func FuzzDecodeFastAgreesWithProtojson(f *testing.F) {
+	names := domain.Commands()
+	for i, s := range []string{
+		`{"productId":"SPB","userIds":["alice","bob"],"disabledPlans":["SWAY"]}`,
+		`{"subscriptionId":"s1","productId":"SPB","seats":5,"channel":"CHANNEL_PARTNER"}`,
+		`{"userId":"zed","usageLocation":"FR","guest":true}`,
+		`{"requestId":"r1","approvedUserIds":["alice"],"groupId":"sales"}`,
+		`{"seats":-1}`, `{"seats":99999999999}`, `{"seats":-0}`, `{"guest":false}`,
+	} {
+		f.Add(uint8(i), []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		if bytes.Count(body, []byte("{")) > 8 {
+			return
+		}
+		checkDecodeFast(t, names[int(which)%len(names)], body)
+	})
+}
