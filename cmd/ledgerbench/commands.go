@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,17 +129,19 @@ func measureHTTP(ctx context.Context, cfg config, r *rig, models []*tenantModel,
 		return loadStats{}, err
 	}
 	defer shutdown()
-	hc := newHTTPClient(cfg.clients + cfg.readers)
-	defer hc.CloseIdleConnections()
-	drv := overHTTP{base: base, client: hc}
+	hc := newLeanClient(strings.TrimPrefix(base, "http://"), cfg.clients+cfg.readers)
+	defer hc.closeIdle()
+	drv := newOverHTTP(hc)
 	drive(ctx, clients, drv, cfg.warmup, "warming up, HTTP", log)
 	var q queryStats
 	var wg sync.WaitGroup
 	if !d.sync {
-		wg.Go(func() { q = readQueries(ctx, hc, base, models, cfg.readers, cfg.duration) })
+		wg.Go(func() { q = readQueries(ctx, hc, models, cfg.readers, cfg.duration) })
 	}
+	stopProfile := startHTTPProfile()
 	s := drive(ctx, clients, drv, cfg.duration, "commands over HTTP", log)
 	wg.Wait()
+	stopProfile()
 	log.Info("over HTTP", "commands/s", int(s.rate()), "p99", s.lat.percentile(99), "refused %", s.refusalRate())
 	logDetails(log, s)
 	if !d.sync {

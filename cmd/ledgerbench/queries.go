@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -25,12 +24,12 @@ var queryOf = map[string]string{"licenses": "", "requests": "?status=pending"}
 // readQueries runs readers that query the read models of random tenants
 // over HTTP, GET /licenses then GET /requests, for the length of a command
 // run, and returns their latencies.
-func readQueries(ctx context.Context, hc *http.Client, base string, models []*tenantModel, readers int, length time.Duration) queryStats {
+func readQueries(ctx context.Context, hc *leanClient, models []*tenantModel, readers int, length time.Duration) queryStats {
 	deadline := time.Now().Add(length)
 	parts := make([]queryStats, readers)
 	var wg sync.WaitGroup
 	for i := range parts {
-		wg.Go(func() { parts[i] = readLoop(ctx, hc, base, models, uint64(i), deadline) })
+		wg.Go(func() { parts[i] = readLoop(ctx, hc, models, uint64(i), deadline) })
 	}
 	wg.Wait()
 	var out queryStats
@@ -45,13 +44,13 @@ func readQueries(ctx context.Context, hc *http.Client, base string, models []*te
 }
 
 // readLoop is one reader.
-func readLoop(ctx context.Context, hc *http.Client, base string, models []*tenantModel, seed uint64, deadline time.Time) queryStats {
+func readLoop(ctx context.Context, hc *leanClient, models []*tenantModel, seed uint64, deadline time.Time) queryStats {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	var s queryStats
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		m := models[rng.IntN(len(models))]
 		for _, view := range []string{"licenses", "requests"} {
-			d, n, err := get(ctx, hc, base+"/v1/tenants/"+m.id+"/"+view+queryOf[view], m.adminToken())
+			d, n, err := get(ctx, hc, "/v1/tenants/"+m.id+"/"+view+queryOf[view], m.adminToken())
 			if err != nil {
 				s.failed++
 				continue
@@ -68,24 +67,18 @@ func readLoop(ctx context.Context, hc *http.Client, base string, models []*tenan
 }
 
 // get sends one query and returns its latency and the size of the answer.
-func get(ctx context.Context, hc *http.Client, url, token string) (time.Duration, int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
+func get(ctx context.Context, hc *leanClient, path, token string) (time.Duration, int64, error) {
+	headers := [...]header{{"Authorization", "Bearer " + token}}
+	var n int64
 	start := time.Now()
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer resp.Body.Close()
-	n, err := io.Copy(io.Discard, resp.Body)
-	d := time.Since(start)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s: HTTP %d", url, resp.StatusCode)
-	}
-	return d, n, err
+	err := hc.do(ctx, "GET", path, headers[:], nil, func(status int, answer []byte) error {
+		n = int64(len(answer))
+		if status != http.StatusOK {
+			return fmt.Errorf("GET %s: HTTP %d", path, status)
+		}
+		return nil
+	})
+	return time.Since(start), n, err
 }
 
 // reportQueries adds the query rows to the table.

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"os"
+	"runtime/pprof"
+)
+
+// startHTTPProfile starts a CPU profile of the measured HTTP run when
+// LEDGERBENCH_HTTPPROFILE names a file, so that the HTTP path can be
+// studied apart from the in-process run that --cpuprofile also covers (it
+// does nothing when --cpuprofile is given too); the returned function
+// stops it.
+func startHTTPProfile() func() {
+	name := os.Getenv("LEDGERBENCH_HTTPPROFILE")
+	if name == "" {
+		return func() {}
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
