@@ -136,7 +136,7 @@ func measureHTTP(ctx context.Context, cfg config, r *rig, models []*tenantModel,
 	var q queryStats
 	var wg sync.WaitGroup
 	if !d.sync {
-		wg.Go(func() { q = readQueries(ctx, hc, models, cfg.readers, cfg.duration) })
+		wg.Go(func() { q = readQueries(ctx, hc, models, cfg.readers, cfg.queryRate, cfg.duration) })
 	}
 	stopProfile := startHTTPProfile()
 	s := drive(ctx, clients, drv, cfg.duration, "commands over HTTP", log)

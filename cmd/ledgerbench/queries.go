@@ -23,13 +23,22 @@ var queryOf = map[string]string{"licenses": "", "requests": "?status=pending"}
 
 // readQueries runs readers that query the read models of random tenants
 // over HTTP, GET /licenses then GET /requests, for the length of a command
-// run, and returns their latencies.
-func readQueries(ctx context.Context, hc *leanClient, models []*tenantModel, readers int, length time.Duration) queryStats {
+// run, and returns their latencies, each from the query's send to its
+// answer. With a rate (queries per second over all readers) each reader
+// sends on a fixed schedule, as an admin console's users would, so that
+// the queries' load on the ledger stays the same however fast they are
+// answered; a reader held up catches up by sending at once, for up to
+// maxBehind. Without one (rate 0) they ask as fast as the answers come.
+func readQueries(ctx context.Context, hc *leanClient, models []*tenantModel, readers int, rate float64, length time.Duration) queryStats {
 	deadline := time.Now().Add(length)
+	var every time.Duration
+	if rate > 0 {
+		every = time.Duration(float64(readers) / rate * float64(time.Second))
+	}
 	parts := make([]queryStats, readers)
 	var wg sync.WaitGroup
 	for i := range parts {
-		wg.Go(func() { parts[i] = readLoop(ctx, hc, models, uint64(i), deadline) })
+		wg.Go(func() { parts[i] = readLoop(ctx, hc, models, uint64(i), every, deadline) })
 	}
 	wg.Wait()
 	var out queryStats
@@ -43,14 +52,18 @@ func readQueries(ctx context.Context, hc *leanClient, models []*tenantModel, rea
 	return out
 }
 
-// readLoop is one reader.
-func readLoop(ctx context.Context, hc *leanClient, models []*tenantModel, seed uint64, deadline time.Time) queryStats {
+// readLoop is one reader, sending a query every interval (0: at once).
+func readLoop(ctx context.Context, hc *leanClient, models []*tenantModel, seed uint64, every time.Duration, deadline time.Time) queryStats {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	var s queryStats
+	due := time.Now()
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		m := models[rng.IntN(len(models))]
 		for _, view := range []string{"licenses", "requests"} {
-			d, n, err := get(ctx, hc, "/v1/tenants/"+m.id+"/"+view+queryOf[view], m.adminToken())
+			due = pace(due, every)
+			start := time.Now()
+			n, err := get(ctx, hc, "/v1/tenants/"+m.id+"/"+view+queryOf[view], m.adminToken())
+			d := time.Since(start)
 			if err != nil {
 				s.failed++
 				continue
@@ -66,11 +79,29 @@ func readLoop(ctx context.Context, hc *leanClient, models []*tenantModel, seed u
 	return s
 }
 
-// get sends one query and returns its latency and the size of the answer.
-func get(ctx context.Context, hc *leanClient, path, token string) (time.Duration, int64, error) {
+// maxBehind is how far behind its schedule a reader may fall and still
+// catch up; beyond it, the sends it missed are dropped.
+const maxBehind = 100 * time.Millisecond
+
+// pace waits until due (a reader behind its schedule does not wait) and
+// returns when the next send is due.
+func pace(due time.Time, every time.Duration) time.Time {
+	if every == 0 {
+		return due
+	}
+	switch wait := time.Until(due); {
+	case wait > 0:
+		time.Sleep(wait)
+	case wait < -maxBehind:
+		due = time.Now()
+	}
+	return due.Add(every)
+}
+
+// get sends one query and returns the size of the answer.
+func get(ctx context.Context, hc *leanClient, path, token string) (int64, error) {
 	headers := [...]header{{"Authorization", "Bearer " + token}}
 	var n int64
-	start := time.Now()
 	err := hc.do(ctx, "GET", path, headers[:], nil, func(status int, answer []byte) error {
 		n = int64(len(answer))
 		if status != http.StatusOK {
@@ -78,7 +109,7 @@ func get(ctx context.Context, hc *leanClient, path, token string) (time.Duration
 		}
 		return nil
 	})
-	return time.Since(start), n, err
+	return n, err
 }
 
 // reportQueries adds the query rows to the table.
