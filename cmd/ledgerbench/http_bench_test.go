@@ -85,39 +85,25 @@ func BenchmarkHTTPExecute(b *testing.B) {
 // wake-ups a lone client pays for every answer are shared, so cpu-ns/op is
 // nearer what a command costs the benchmark's HTTP run.
 func BenchmarkHTTPExecuteParallel(b *testing.B) {
-	const perCPU = 16
-	r := newHTTPRig(b, 2*perCPU*runtime.GOMAXPROCS(0))
-	defer r.stop()
-	var next atomic.Int64
-	ctx := context.Background()
-	b.SetParallelism(perCPU)
-	b.ReportAllocs()
-	b.ResetTimer()
-	defer reportCPU(b, cpuTime())
-	b.RunParallel(func(pb *testing.PB) {
-		i := int(next.Add(1)) - 1
-		c := newClient(uint64(i+1), r.models[2*i%len(r.models):2*i%len(r.models)+2])
-		for pb.Next() {
-			cmd := c.next()
-			if o, detail := r.drv.execute(ctx, cmd); o != accepted {
-				b.Errorf("command not accepted: %s", detail)
-				return
-			}
-			cmd.accepted()
-		}
-	})
+	benchParallel(b, func(r *httpRig) driver { return r.drv })
 }
 
 // BenchmarkExecuteParallel is BenchmarkHTTPExecuteParallel calling the
 // command service in process, with the same projector following the
 // store: the difference between the two is what HTTP costs per command.
 func BenchmarkExecuteParallel(b *testing.B) {
+	benchParallel(b, func(r *httpRig) driver { return inProcess{svc: r.svc} })
+}
+
+// benchParallel drives the mix through the rig's driver that via picks,
+// from 16 clients per CPU, each owning two tenants.
+func benchParallel(b *testing.B, via func(*httpRig) driver) {
 	const perCPU = 16
 	r := newHTTPRig(b, 2*perCPU*runtime.GOMAXPROCS(0))
 	defer r.stop()
+	d := via(r)
 	var next atomic.Int64
 	ctx := context.Background()
-	d := inProcess{svc: r.svc}
 	b.SetParallelism(perCPU)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -37,18 +37,7 @@ type requestsAnswer struct {
 
 func (a productsAnswer) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `{"products":`...)
-	if a.Products == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range a.Products {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendProductView(b, &a.Products[i])
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, a.Products, appendProductView)
 	b = append(b, `,"tenant":`...)
 	b = appendString(b, a.Tenant)
 	return append(b, "}\n"...), true
@@ -66,18 +55,7 @@ func appendProductView(b []byte, p *projections.ProductView) []byte {
 	b = append(b, `,"available":`...)
 	b = strconv.AppendInt(b, int64(p.Available), 10)
 	b = append(b, `,"subscriptions":`...)
-	if p.Subscriptions == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range p.Subscriptions {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendSubscriptionView(b, &p.Subscriptions[i])
-		}
-		b = append(b, ']')
-	}
+	b = appendList(b, p.Subscriptions, appendSubscriptionView)
 	return append(b, '}')
 }
 
@@ -101,20 +79,14 @@ func appendSubscriptionView(b []byte, s *projections.SubscriptionView) []byte {
 
 func (a requestsAnswer) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `{"requests":`...)
-	if a.Requests == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range a.Requests {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var ok bool
-			if b, ok = appendRequestView(b, &a.Requests[i]); !ok {
-				return b, false
-			}
-		}
-		b = append(b, ']')
+	failed := false
+	b = appendList(b, a.Requests, func(b []byte, r *projections.RequestView) []byte {
+		b, ok := appendRequestView(b, r)
+		failed = failed || !ok
+		return b
+	})
+	if failed {
+		return b, false
 	}
 	b = append(b, `,"tenant":`...)
 	b = appendString(b, a.Tenant)
@@ -172,15 +144,21 @@ func appendRequestView(b []byte, r *projections.RequestView) ([]byte, bool) {
 
 // appendStrings appends a []string as encoding/json does: null when nil.
 func appendStrings(b []byte, ss []string) []byte {
-	if ss == nil {
+	return appendList(b, ss, func(b []byte, s *string) []byte { return appendString(b, *s) })
+}
+
+// appendList appends a slice as encoding/json does, null when nil, each
+// element by elem.
+func appendList[T any](b []byte, xs []T, elem func([]byte, *T) []byte) []byte {
+	if xs == nil {
 		return append(b, "null"...)
 	}
 	b = append(b, '[')
-	for i, s := range ss {
+	for i := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = elem(b, &xs[i])
 	}
 	return append(b, ']')
 }
