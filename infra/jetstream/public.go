@@ -116,6 +116,9 @@ func streamConfig(cfg StreamConfig) natsjs.StreamConfig {
 // subject nor act as a wildcard. It refuses the empty string, '.', '*', '>',
 // whitespace, control characters and invalid UTF-8.
 func ValidToken(s string) bool {
+	if ok, ascii := validASCIIToken(s); ascii {
+		return ok
+	}
 	if s == "" || !utf8.ValidString(s) {
 		return false
 	}
@@ -125,6 +128,23 @@ func ValidToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// validASCIIToken answers ValidToken for the usual ASCII tenant ids and
+// event types without decoding runes (every event read and forwarded
+// checks two); ascii is false when s has other bytes, which ValidToken
+// checks rune by rune.
+func validASCIIToken(s string) (ok, ascii bool) {
+	ok = s != ""
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf:
+			return false, false
+		case c <= ' ' || c == 0x7f || c == '.' || c == '*' || c == '>':
+			ok = false
+		}
+	}
+	return ok, true
 }
 
 // InputSubject is the subject a writer publishes an event of this type for

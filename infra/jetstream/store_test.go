@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -208,6 +209,14 @@ func TestValidToken(t *testing.T) {
 	}
 	for _, s := range []string{"", "a.b", ".", "*", ">", "a*", "a>", "a b", "a\tb", "a\nb", "a\x00", "a\u00a0b", "\xff"} {
 		assert.False(t, jetstream.ValidToken(s), "%q", s)
+	}
+	// Every ASCII byte, alone and inside a token, answers as the rule says:
+	// not a separator, a wildcard, white space or a control character.
+	for c := range 0x80 {
+		r := rune(c)
+		want := r != '.' && r != '*' && r != '>' && !unicode.IsSpace(r) && !unicode.IsControl(r)
+		assert.Equal(t, want, jetstream.ValidToken(string(r)), "%q", r)
+		assert.Equal(t, want, jetstream.ValidToken("ab"+string(r)+"cd"), "%q inside", r)
 	}
 }
 
