@@ -35,7 +35,7 @@ type commandRun struct {
 // JetStream as many messages as the ledger appended, of the same size.
 func commandSection(ctx context.Context, cfg config, dir string, d durability, t *table, log *slog.Logger) error {
 	log = log.With("durability", d.name)
-	srv, err := startNATS(filepath.Join(dir, "commands-"+d.name), d.sync, false, log)
+	srv, err := commandServer(ctx, cfg, filepath.Join(dir, "commands-"+d.name), d.sync, log)
 	if err != nil {
 		return err
 	}
@@ -62,6 +62,15 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 	}
 	reportCommands(t, d, run)
 	return nil
+}
+
+// commandServer starts the NATS server of a command run: embedded, or the
+// --nats-server binary in a process of its own.
+func commandServer(ctx context.Context, cfg config, dir string, sync bool, log *slog.Logger) (*natsServer, error) {
+	if cfg.natsServer != "" {
+		return startExternalNATS(ctx, cfg.natsServer, dir, sync, log)
+	}
+	return startNATS(dir, sync, false, log)
 }
 
 // seedTenants writes the tenants' starting points, loads them into the
@@ -163,7 +172,7 @@ func reportCommands(t *table, d durability, run commandRun) {
 	size := fmt.Sprintf("%.1f events, %d B per append", float64(a.records)/float64(max(a.appends, 1)), run.rawSize)
 	in, web := run.inProcess, run.http
 	note := func(s loadStats) string {
-		return fmt.Sprintf("%s; refused %.2f%%; %.0f µs CPU per command", s.lat.summary(), s.refusalRate(), s.cpuPerCommand())
+		return fmt.Sprintf("%s; refused %.2f%%; %s per command", s.lat.summary(), s.refusalRate(), s.cpuNote())
 	}
 	ratio := in.rate() / run.raw.rate()
 	if d.sync {
@@ -187,7 +196,7 @@ func reportCommands(t *table, d durability, run commandRun) {
 // rawNote describes the raw publishes.
 func rawNote(run commandRun) string {
 	r := run.raw
-	return fmt.Sprintf("%s; %s publishes of %d B; %.0f µs CPU per publish", r.lat.summary(), thousands(float64(r.commands())), run.rawSize, r.cpuPerCommand())
+	return fmt.Sprintf("%s; %s publishes of %d B; %s per publish", r.lat.summary(), thousands(float64(r.commands())), run.rawSize, r.cpuNote())
 }
 
 // durationUnit formats a duration given as a float64 of nanoseconds.

@@ -24,15 +24,16 @@ var (
 
 // config is the command line: the sizes of every section.
 type config struct {
-	duration  time.Duration // measured time of each command run
-	warmup    time.Duration // unmeasured time before it
-	tenants   int           // tenants the command runs spread over
-	clients   int           // concurrent command clients
-	users     int           // users per tenant in the command runs
-	readers   int           // concurrent query clients during the HTTP run
-	queryRate float64       // queries per second over all readers; 0: as fast as answered
-	store     string
-	dir       string // where the embedded servers keep their files
+	duration   time.Duration // measured time of each command run
+	warmup     time.Duration // unmeasured time before it
+	tenants    int           // tenants the command runs spread over
+	clients    int           // concurrent command clients
+	users      int           // users per tenant in the command runs
+	readers    int           // concurrent query clients during the HTTP run
+	natsServer string        // nats-server binary for the command runs; empty: embedded
+	queryRate  float64       // queries per second over all readers; 0: as fast as answered
+	store      string
+	dir        string // where the embedded servers keep their files
 
 	replayTenants     int // tenants of the replay and memory data set
 	replayAssignments int // assignments per tenant in that data set
@@ -62,6 +63,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.users, "users", 200, "users per tenant in the command runs")
 	fs.IntVar(&c.readers, "readers", 2, "concurrent query clients during the HTTP run")
 	fs.Float64Var(&c.queryRate, "query-rate", 3000, "queries per second the readers send between them, on a fixed schedule; 0 sends each as soon as the last is answered")
+	fs.StringVar(&c.natsServer, "nats-server", "", "path of a nats-server binary: the command runs use it in a process of its own (as when NATS runs on other machines) instead of the embedded server, and the CPU per command is split between the two")
 	fs.StringVar(&c.store, "store", storeJetStream, "event store: jetstream (an embedded NATS server per run)")
 	fs.StringVar(&c.dir, "dir", "", "directory for the embedded servers' files (default: a new temporary directory, removed at the end)")
 	fs.IntVar(&c.replayTenants, "replay-tenants", 1000, "tenants of the replay and memory data set")

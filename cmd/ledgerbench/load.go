@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ type loadStats struct {
 	lat                       latencies
 	elapsed                   time.Duration
 	cpu                       time.Duration  // processor time of the whole process meanwhile
+	serverCPU                 time.Duration  // and of the NATS server, when it runs in a process of its own
 	details                   map[string]int // refusal and failure details, counted
 }
 
@@ -31,10 +33,22 @@ func (s loadStats) refusalRate() float64 {
 	return 100 * float64(s.refused+s.failed) / float64(s.commands())
 }
 
-// cpuPerCommand returns the processor time the process used per command,
-// in microseconds: the cost of a command on a machine that others share.
+// cpuPerCommand returns the processor time used per command, in
+// microseconds, the NATS server's included wherever it runs: the cost of a
+// command on a machine that others share.
 func (s loadStats) cpuPerCommand() float64 {
-	return float64(s.cpu.Microseconds()) / float64(max(s.commands(), 1))
+	return float64((s.cpu + s.serverCPU).Microseconds()) / float64(max(s.commands(), 1))
+}
+
+// cpuNote tells the CPU per command, split between the ledger's process
+// and the NATS server's when the server runs in a process of its own.
+func (s loadStats) cpuNote() string {
+	if s.serverCPU == 0 {
+		return fmt.Sprintf("%.0f µs CPU", s.cpuPerCommand())
+	}
+	n := float64(max(s.commands(), 1))
+	return fmt.Sprintf("%.0f µs CPU (%.0f in the ledger's process, %.0f in nats-server)",
+		s.cpuPerCommand(), float64(s.cpu.Microseconds())/n, float64(s.serverCPU.Microseconds())/n)
 }
 
 // add counts one command.
@@ -85,13 +99,13 @@ func drive(ctx context.Context, clients []*client, d driver, length time.Duratio
 	deadline := time.Now().Add(length)
 	parts := make([]loadStats, len(clients))
 	var wg sync.WaitGroup
-	start, cpu := time.Now(), cpuTime()
+	start, cpu, scpu := time.Now(), cpuTime(), serverCPU()
 	for i, c := range clients {
 		wg.Go(func() { parts[i] = c.run(ctx, d, deadline, &sent) })
 	}
 	wg.Wait()
 	s := mergeStats(parts, time.Since(start))
-	s.cpu = cpuTime() - cpu
+	s.cpu, s.serverCPU = cpuTime()-cpu, serverCPU()-scpu
 	return s
 }
 

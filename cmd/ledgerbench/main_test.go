@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -46,6 +48,57 @@ func TestSmoke(t *testing.T) {
 	if !strings.Contains(out.String(), "load average") {
 		t.Errorf("the header does not give the load average:\n%s", out.String())
 	}
+}
+
+// TestExternalServerSmoke runs the command section against nats-server in
+// a process of its own (--nats-server): every command row must split its
+// CPU between the two processes. It needs the nats-server binary that
+// scripts/install-tools.sh installs, and fails without it in CI.
+func TestExternalServerSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the run starts nats-server processes")
+	}
+	bin := natsServerBinary(t)
+	var out bytes.Buffer
+	args := []string{"--smoke", "--sections", "commands", "--nats-server", bin, "--dir", t.TempDir()}
+	if code := cli(context.Background(), args, &out, discard); code != 0 {
+		t.Fatalf("ledgerbench %q exited with %d; output:\n%s", args, code, out.String())
+	}
+	for _, measure := range []string{"in process, default", "HTTP, default", "in process, fsync", "raw publish, default"} {
+		line := rowOf(out.String(), measure)
+		if !strings.Contains(line, "in the ledger's process") || !strings.Contains(line, "in nats-server") {
+			t.Errorf("row %q does not split its CPU: %q\n%s", measure, line, out.String())
+		}
+	}
+}
+
+// natsServerBinary returns the nats-server that scripts/install-tools.sh
+// installs in $(go env GOPATH)/bin, skipping the test without it (failing
+// it in CI, where it must run).
+func natsServerBinary(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err != nil {
+		t.Fatalf("go env GOPATH: %v", err)
+	}
+	bin := filepath.Join(strings.TrimSpace(string(out)), "bin", "nats-server")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s: %v (scripts/install-tools.sh installs it)", bin, err)
+		}
+		t.Skipf("%s: %v; run scripts/install-tools.sh", bin, err)
+	}
+	return bin
+}
+
+// rowOf returns the line of the table that holds measure.
+func rowOf(table, measure string) string {
+	for _, line := range strings.Split(table, "\n") {
+		if strings.Contains(line, measure) {
+			return line
+		}
+	}
+	return ""
 }
 
 // TestFsyncStudySmoke runs the fsync study with tiny sizes: it must print

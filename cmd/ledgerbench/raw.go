@@ -43,13 +43,13 @@ func measureRaw(ctx context.Context, cfg config, srv *natsServer, a appendCounts
 	defer stopProgress()
 	parts := make([]loadStats, cfg.clients)
 	var wg sync.WaitGroup
-	start, cpu := time.Now(), cpuTime()
+	start, cpu, scpu := time.Now(), cpuTime(), serverCPU()
 	for i := range parts {
 		wg.Go(func() { parts[i] = publishRaw(ctx, srv.js, i, cfg, payload, &left) })
 	}
 	wg.Wait()
 	s := mergeStats(parts, time.Since(start))
-	s.cpu = cpuTime() - cpu
+	s.cpu, s.serverCPU = cpuTime()-cpu, serverCPU()-scpu
 	log.Info("raw publishes", "publishes/s", int(s.rate()), "size", size, "p99", s.lat.percentile(99))
 	logDetails(log, s)
 	return s, size, nil

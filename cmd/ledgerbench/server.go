@@ -27,9 +27,12 @@ import (
 // natsServer is an embedded NATS server with JetStream, as ledgerd runs it,
 // and the in-process connection the ledger uses.
 type natsServer struct {
-	ns *server.Server
+	ns *server.Server // nil when the server runs in a process of its own
 	nc *nats.Conn
 	js natsjs.JetStream
+
+	external     string // URL of the server in its own process
+	stopExternal func()
 }
 
 // startNATS starts an embedded server keeping its files in dir; sync makes
@@ -59,11 +62,20 @@ func startNATS(dir string, sync, listen bool, log *slog.Logger) (*natsServer, er
 }
 
 // url is where TCP clients reach the server.
-func (s *natsServer) url() string { return s.ns.ClientURL() }
+func (s *natsServer) url() string {
+	if s.ns == nil {
+		return s.external
+	}
+	return s.ns.ClientURL()
+}
 
 // close stops the server.
 func (s *natsServer) close() {
 	s.nc.Close()
+	if s.ns == nil {
+		s.stopExternal()
+		return
+	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
 }
