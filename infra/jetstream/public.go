@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -114,37 +112,10 @@ func streamConfig(cfg StreamConfig) natsjs.StreamConfig {
 // ValidToken reports whether s can be a tenant id or an event type: exactly
 // one NATS subject token, so that it can neither escape its place in a
 // subject nor act as a wildcard. It refuses the empty string, '.', '*', '>',
-// whitespace, control characters and invalid UTF-8.
+// whitespace, control characters and invalid UTF-8: a valid record id
+// (validID) without a subject's separator or wildcards.
 func ValidToken(s string) bool {
-	if ok, ascii := validASCIIToken(s); ascii {
-		return ok
-	}
-	if s == "" || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if r == '.' || r == '*' || r == '>' || unicode.IsSpace(r) || unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}
-
-// validASCIIToken answers ValidToken for the usual ASCII tenant ids and
-// event types without decoding runes (every event read and forwarded
-// checks two); ascii is false when s has other bytes, which ValidToken
-// checks rune by rune.
-func validASCIIToken(s string) (ok, ascii bool) {
-	ok = s != ""
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= utf8.RuneSelf:
-			return false, false
-		case c <= ' ' || c == 0x7f || c == '.' || c == '*' || c == '>':
-			ok = false
-		}
-	}
-	return ok, true
+	return validID(s) && !strings.ContainsAny(s, ".*>")
 }
 
 // InputSubject is the subject a writer publishes an event of this type for
