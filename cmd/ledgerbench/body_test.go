@@ -8,10 +8,12 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/licensing-ledger/ledger/infra/httpapi"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 )
 
-// TestCommandBodyIsProtojsons checks the bodies the clients send against
+// TestCommandBodyIsProtojsons checks the bodies the clients send
+// (httpapi.EncodeCommand) against
 // protojson's, compacted, for the whole mix and for messages the direct
 // path leaves to protojson.
 func TestCommandBodyIsProtojsons(t *testing.T) {
@@ -34,7 +36,7 @@ func TestCommandBodyIsProtojsons(t *testing.T) {
 		cmd.accepted()
 	}
 	for _, m := range msgs {
-		got, err := commandBody(nil, m)
+		got, err := httpapi.EncodeCommand(nil, m)
 		if err != nil {
 			t.Fatal(err)
 		}

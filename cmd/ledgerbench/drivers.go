@@ -10,6 +10,7 @@ import (
 
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/events"
+	"github.com/licensing-ledger/ledger/infra/httpapi"
 	"github.com/licensing-ledger/ledger/ledger"
 )
 
@@ -53,7 +54,7 @@ func newOverHTTP(client *leanClient) overHTTP { return overHTTP{client: client} 
 
 func (d overHTTP) execute(ctx context.Context, c command) (outcome, string) {
 	var buf [512]byte
-	body, err := commandBody(buf[:0], c.msg)
+	body, err := httpapi.EncodeCommand(buf[:0], c.msg)
 	if err != nil {
 		return failed, err.Error()
 	}
