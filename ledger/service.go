@@ -33,6 +33,7 @@ type Service struct {
 
 	snapshots     events.SnapshotStore
 	snapshotEvery int
+	committed     func([]*ledgerv1.Event)
 
 	mu      sync.Mutex
 	tenants map[string]*aggregate
@@ -49,6 +50,13 @@ type Options struct {
 	// SnapshotEvery is how many events a tenant gains between snapshots
 	// (default DefaultSnapshotEvery).
 	SnapshotEvery int
+	// Committed, if set, is called with the events of each command once
+	// they are stored, before the command is answered, in the tenant's
+	// order (a tenant's commands are serialized in this process). The read
+	// models take this process's own writes from it
+	// (projections.Projector.ApplyCommitted). The events are the ones the
+	// Result returns: neither side may modify them.
+	Committed func([]*ledgerv1.Event)
 }
 
 // New returns a Service over the store.
@@ -67,7 +75,7 @@ func New(store events.Store, o Options) *Service {
 	}
 	return &Service{
 		store: store, catalog: o.Catalog, writer: events.NewULID(), now: o.Now, log: o.Logger, tenants: map[string]*aggregate{},
-		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery,
+		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, committed: o.Committed,
 	}
 }
 
@@ -178,6 +186,9 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 		}
 	}
 	agg.previous = before // the store gave the position of the last record only
+	if s.committed != nil {
+		s.committed(evs)
+	}
 	s.maybeSnapshot(agg)
 	return Result{CommandID: c.ID, Events: evs, Notice: d.Notice}, nil
 }

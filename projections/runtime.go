@@ -86,7 +86,7 @@ func (p *Projector) follow(ctx context.Context) error {
 	applied := make(chan struct{})
 	go func() {
 		defer close(queue)
-		decodeAll(records, queue, cancel)
+		p.decodeAll(records, queue, cancel)
 	}()
 	go func() {
 		defer close(applied)
@@ -108,11 +108,17 @@ func (p *Projector) follow(ctx context.Context) error {
 	return err
 }
 
-// decodeAll decodes the records in order until there are no more. A record
-// that cannot be decoded ends the subscription through fail; the records
-// after it are drained unread.
-func decodeAll(records <-chan events.Record, queue chan<- decoded, fail context.CancelCauseFunc) {
+// decodeAll decodes the records in order until there are no more. Records
+// the models already hold (this process's own writes, see ApplyCommitted)
+// go on undecoded, to move the checkpoint only. A record that cannot be
+// decoded ends the subscription through fail; the records after it are
+// drained unread.
+func (p *Projector) decodeAll(records <-chan events.Record, queue chan<- decoded, fail context.CancelCauseFunc) {
 	for r := range records {
+		if p.Applied(r.Tenant) >= r.Sequence {
+			queue <- decoded{rec: r}
+			continue
+		}
 		e, err := decodeForModels(r)
 		if err != nil {
 			fail(fmt.Errorf("projections: %w", err))
@@ -167,7 +173,33 @@ func (p *Projector) Apply(r events.Record) error {
 	return nil
 }
 
-// applyLocked applies one decoded record, with the write lock held.
+// ApplyCommitted applies the events of one command that this process has
+// just appended to the store, so that its own writes are in the read models
+// before it answers (read your writes without waiting for the subscription
+// to bring them back). It applies them only when they directly follow what
+// the models hold of their tenant; otherwise the subscription applies them
+// in the store's order, as it does every other process's events. The models
+// may keep parts of the events: the caller must not modify them afterwards.
+func (p *Projector) ApplyCommitted(evs []*ledgerv1.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	tenant := evs[0].GetTenant()
+	p.mu.Lock()
+	if p.applied[tenant]+1 == evs[0].GetSequence() {
+		for _, e := range evs {
+			for _, m := range p.models {
+				m.Apply(e)
+			}
+		}
+		p.applied[tenant] = evs[len(evs)-1].GetSequence()
+	}
+	p.mu.Unlock()
+	p.changed.Broadcast()
+}
+
+// applyLocked applies one record, decoded unless the models already hold
+// it, with the write lock held.
 func (p *Projector) applyLocked(r events.Record, e *ledgerv1.Event) {
 	if r.Position <= p.pos {
 		return

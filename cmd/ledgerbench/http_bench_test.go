@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/audit/audittest"
+	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
 	"github.com/licensing-ledger/ledger/ledger"
@@ -30,7 +31,9 @@ type httpRig struct {
 func newHTTPRig(b testing.TB, tenants int) *httpRig {
 	b.Helper()
 	store := audittest.NewMemStore()
-	svc := ledger.New(store, ledger.Options{Logger: discard})
+	lic, req := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
+	p := projections.NewProjector(store, discard, lic, req)
+	svc := ledger.New(store, ledger.Options{Logger: discard, Committed: p.ApplyCommitted})
 	models := make([]*tenantModel, tenants)
 	for i := range models {
 		models[i] = newTenantModel(fmt.Sprintf("tenant%03d", i), 200)
@@ -38,8 +41,6 @@ func newHTTPRig(b testing.TB, tenants int) *httpRig {
 			b.Fatal(err)
 		}
 	}
-	lic, req := projections.NewLicenses(svc.Catalog()), projections.NewRequests(time.Now)
-	p := projections.NewProjector(store, discard, lic, req)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = p.Run(ctx) }()

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/forward"
@@ -177,10 +178,10 @@ func newRig(ctx context.Context, nc *nats.Conn, forwarding bool, log *slog.Logge
 			return nil, err
 		}
 	}
-	svc := ledger.New(store, ledger.Options{Logger: log})
-	lic, req := projections.NewLicenses(svc.Catalog()), projections.NewRequests(time.Now)
-	r := &rig{store: store, svc: svc, licenses: lic, requests: req, log: log}
-	r.projector = projections.NewProjector(store, log, lic, req)
+	lic, req := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
+	projector := projections.NewProjector(store, log, lic, req)
+	svc := ledger.New(store, ledger.Options{Logger: log, Committed: projector.ApplyCommitted})
+	r := &rig{store: store, svc: svc, projector: projector, licenses: lic, requests: req, log: log}
 	runCtx, stop := context.WithCancel(context.Background())
 	r.stop = stop
 	r.done.Go(func() { _ = r.projector.Run(runCtx) })

@@ -76,9 +76,9 @@ func openSnapshots(ctx context.Context, cfg config, nc *nats.Conn) (events.Snaps
 // serveLedger rebuilds the read models from the store, then runs the
 // command service and the HTTP API until ctx ends.
 func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots events.SnapshotStore, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
-	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots})
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, licenses, requests)
+	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go projector.Run(runCtx)
