@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -146,39 +147,32 @@ func (s *Store) consume(ctx context.Context, tenant string, afterSeq, count uint
 	if err != nil {
 		return classify("read", err)
 	}
-	it, err := cons.Messages(s.pullLimits(readPageSize))
+	defer s.dropConsumer(cons)
+	feed, err := s.startFeed(cons)
 	if err != nil {
 		return classify("read", err)
 	}
-	defer s.dropConsumer(cons)
-	defer it.Stop()
+	defer feed.stop()
 	for ; count > 0; count-- {
-		if err := s.consumeOne(ctx, it, after, fn); err != nil {
+		if err := consumeOne(ctx, feed, after, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// pullLimits bounds what a consumer's iterator buffers: messages of one
-// append can be as large as the connection's max payload, so the byte
-// limit leaves room for the largest on top of a page.
-func (s *Store) pullLimits(msgs int) natsjs.PullMessagesOpt {
-	return natsjs.PullMaxMessagesWithBytesLimit(msgs, readPageBytes+int(s.nc.MaxPayload()))
-}
-
 // consumeOne delivers the records of the next message of a bounded read,
 // which must come within the default time out when ctx has no deadline.
-func (s *Store) consumeOne(ctx context.Context, it natsjs.MessagesContext, after events.Position, fn func(events.Record) error) error {
+func consumeOne(ctx context.Context, feed *logFeed, after events.Position, fn func(events.Record) error) error {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	return nextRecords(ctx, "read", it, after, fn)
+	return nextRecords(ctx, "read", feed, after, fn)
 }
 
-// nextRecords waits for the iterator's next log message and hands its
-// records after the position to fn, returning fn's error as it is.
-func nextRecords(ctx context.Context, op string, it natsjs.MessagesContext, after events.Position, fn func(events.Record) error) error {
-	msg, err := it.Next(natsjs.NextContext(ctx))
+// nextRecords waits for the feed's next log message and hands its records
+// after the position to fn, returning fn's error as it is.
+func nextRecords(ctx context.Context, op string, feed *logFeed, after events.Position, fn func(events.Record) error) error {
+	msg, err := feed.next(ctx)
 	if err != nil {
 		return classify(op, err)
 	}
@@ -187,6 +181,99 @@ func nextRecords(ctx context.Context, op string, it natsjs.MessagesContext, afte
 		return err
 	}
 	return m.records(after, fn)
+}
+
+// logFeed hands an ordered consumer's log messages, in order, from the
+// client's delivery goroutine to the reader's, one at a time.
+//
+// It uses the consumer's callback API (Consume), not its iterator
+// (Messages): the iterator buffers in a channel with a slot per message
+// pulled, and the server's status messages take slots it does not count
+// (the "409 Batch Completed" ending each pull that has a byte limit, the
+// idle heartbeats). While the reader was busy in fn they filled the
+// channel, and the client dropped what did not fit, log messages too; the
+// ordered consumer sees such a gap only when a later message comes, so a
+// subscription waited for the next append. Consume's subscription queues
+// without counting slots, within the bytes pullLimits asks for.
+type logFeed struct {
+	msgs chan natsjs.Msg // unbuffered: the client waits for the reader
+	fail chan error      // an error the consumer does not recover from
+	done chan struct{}   // closed when the reader stops
+	mu   sync.Mutex      // one hand-off at a time, in order across the consumer's resets
+	cc   natsjs.ConsumeContext
+}
+
+// startFeed starts consuming through a new feed.
+func (s *Store) startFeed(cons natsjs.Consumer) (*logFeed, error) {
+	feed := &logFeed{msgs: make(chan natsjs.Msg), fail: make(chan error, 1), done: make(chan struct{})}
+	cc, err := cons.Consume(feed.handOff, s.pullLimits(), natsjs.ConsumeErrHandler(feed.report))
+	if err != nil {
+		return nil, err
+	}
+	feed.cc = cc
+	return feed, nil
+}
+
+// pullLimits bounds what a consumer asks for ahead of the reader in bytes
+// only, so that what the client holds and has not handed on stays within
+// them (a byte limit on each pull of a number of messages does not bound
+// the sum: several pulls can be open at once). Messages of one append can
+// be as large as the connection's max payload, so the limit leaves room for
+// the largest on top of a page; but it stays within a subscription's
+// pending limit, beyond which the client drops messages.
+func (s *Store) pullLimits() natsjs.PullMaxBytes {
+	return natsjs.PullMaxBytes(min(readPageBytes+int(s.nc.MaxPayload()), nats.DefaultSubPendingBytesLimit))
+}
+
+// handOff is the consumer's message handler: it waits until the reader
+// takes msg or stops. The lock keeps the order when the ordered consumer
+// resets (after a reconnect, say) while a hand-off waits: the new
+// consumer's first message waits for it.
+func (f *logFeed) handOff(msg natsjs.Msg) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	select {
+	case f.msgs <- msg:
+	case <-f.done:
+	}
+}
+
+// report is the consumer's error handler. The ordered consumer recovers by
+// itself from missed heartbeats, a deleted consumer, no responders and
+// reconnects (it starts a new consumer after the last message delivered),
+// and goes on after a leadership change (it pulls again) or a server
+// shutdown (a reconnect or missed heartbeats follow). Any other error may
+// leave it stalled (a 400 stops its subscription for good), so it ends the
+// feed, and the caller starts again.
+func (f *logFeed) report(_ natsjs.ConsumeContext, err error) {
+	for _, recovered := range []error{natsjs.ErrNoHeartbeat, natsjs.ErrConsumerDeleted, nats.ErrNoResponders,
+		natsjs.ErrConsumerLeadershipChanged, natsjs.ErrServerShutdown} {
+		if errors.Is(err, recovered) {
+			return
+		}
+	}
+	select {
+	case f.fail <- err:
+	default:
+	}
+}
+
+// next waits for the next log message.
+func (f *logFeed) next(ctx context.Context) (natsjs.Msg, error) {
+	select {
+	case msg := <-f.msgs:
+		return msg, nil
+	case err := <-f.fail:
+		return nil, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// stop ends the feed and the consumer's subscription.
+func (f *logFeed) stop() {
+	close(f.done)
+	f.cc.Stop()
 }
 
 // dropConsumer deletes an ordered consumer from the server once it is no

@@ -8,16 +8,14 @@ import (
 	"github.com/licensing-ledger/ledger/events"
 )
 
-// subscribePull is how many log messages a subscription's iterator asks for
-// at a time (the client's default).
-const subscribePull = 500
-
 // Subscribe calls fn for every record of every tenant after the position, in
 // global order, catching up then following live appends, until ctx ends (it
 // returns ctx.Err()), fn fails (it returns that error) or the store closes.
-// An ordered consumer over the log carries it across reconnects; from a
-// position inside an append, it re-reads that append and skips the records
-// up to the position.
+// An ordered consumer over the log carries it across reconnects, and ends
+// it with an error when the connection closes or the consumer fails in a
+// way it does not recover from (see logFeed.report); from a position
+// inside an append, it re-reads that append and skips the records up to
+// the position.
 func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(events.Record) error) error {
 	if err := s.checkOpen(); err != nil {
 		return err
@@ -32,14 +30,14 @@ func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(ev
 	if err != nil {
 		return classify("subscribe", err)
 	}
-	it, err := cons.Messages(s.pullLimits(subscribePull))
+	defer s.dropConsumer(cons)
+	feed, err := s.startFeed(cons)
 	if err != nil {
 		return classify("subscribe", err)
 	}
-	defer s.dropConsumer(cons)
-	defer it.Stop()
+	defer feed.stop()
 	for {
-		err := nextRecords(ctx, "subscribe", it, after, fn)
+		err := nextRecords(ctx, "subscribe", feed, after, fn)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
