@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/require"
@@ -78,6 +77,26 @@ func BenchmarkRead(b *testing.B) {
 	}
 }
 
+// BenchmarkReadBeyondOnePage loads a tenant of 5,000 single-event appends:
+// Read gets the first 1,000 log messages by direct get, the other 4,000
+// through an ordered consumer.
+func BenchmarkReadBeyondOnePage(b *testing.B) {
+	const n = 5000
+	env := startEnv(b, b.TempDir(), jetstream.StreamConfig{})
+	cur := events.Cursor{}
+	for range n {
+		recs := testRecords("bench", cur, 1)
+		recs[0].Data = make([]byte, 256)
+		cur = env.append(b, "bench", cur, recs)
+	}
+	for b.Loop() {
+		if recs := env.read(b, "bench"); len(recs) != n {
+			b.Fatalf("read %d of %d events", len(recs), n)
+		}
+	}
+	reportPerEvent(b, n)
+}
+
 // BenchmarkReadOrderedConsumer loads the same events' log messages with an
 // ordered consumer alone, the alternative Read does not use for a first
 // page, for comparison (it counts records without decoding them).
@@ -98,7 +117,9 @@ func BenchmarkReadOrderedConsumer(b *testing.B) {
 }
 
 // consumeAll reads the bench tenant's first n events with a new ordered
-// consumer, and deletes it (the server would keep it five minutes).
+// consumer, and deletes it (the server would keep it five minutes). It
+// fetches without waiting: the events are fewer log messages than n, so a
+// fetch of n that waits would wait out its whole expiry.
 func consumeAll(b *testing.B, ctx context.Context, stream natsjs.Stream, n int) int {
 	cons, err := stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
 		FilterSubjects: []string{jetstream.LogSubject("bench")},
@@ -109,7 +130,7 @@ func consumeAll(b *testing.B, ctx context.Context, stream natsjs.Stream, n int) 
 	}()
 	count := 0
 	for count < n {
-		batch, err := cons.Fetch(n, natsjs.FetchMaxWait(2*time.Second))
+		batch, err := cons.FetchNoWait(n)
 		require.NoError(b, err)
 		for msg := range batch.Messages() {
 			records, err := strconv.Atoi(msg.Headers().Get(jetstream.CountHeader))
