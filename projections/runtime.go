@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/licensing-ledger/ledger/events"
+	"github.com/licensing-ledger/ledger/internal/backoff"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 )
 
@@ -47,17 +47,20 @@ func NewProjector(store events.Store, log *slog.Logger, models ...Model) *Projec
 }
 
 // Run follows the store until ctx ends, applying each event to every model.
+// When the subscription ends, it resumes from the checkpoint after a
+// backoff (package backoff) that a subscription which moved it resets.
 func (p *Projector) Run(ctx context.Context) error {
+	var retry backoff.Backoff
 	for {
+		before := p.Position()
 		err := p.follow(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.log.Warn("projection subscription ended; resuming", "position", p.Position(), "err", err)
-		select {
-		case <-ctx.Done():
+		delay := retry.Next(p.Position() != before)
+		p.log.Warn("projection subscription ended; resuming", "position", p.Position(), "in", delay, "err", err)
+		if !backoff.Sleep(ctx, delay) {
 			return nil
-		case <-time.After(500 * time.Millisecond):
 		}
 	}
 }

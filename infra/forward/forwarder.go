@@ -58,6 +58,7 @@ import (
 
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/licensing-ledger/ledger/internal/backoff"
 )
 
 // PositionHeader carries, on each forwarded message, the record's Position
@@ -83,15 +84,9 @@ const (
 	DefaultLinger = time.Millisecond
 )
 
-// Retry backoff: the first retry waits minRetryDelay, each failure without
-// progress doubles it up to maxRetryDelay.
-const (
-	minRetryDelay = 100 * time.Millisecond
-	maxRetryDelay = 5 * time.Second
-	// requestTimeout bounds one NATS round trip, and the wait for one
-	// publish's acknowledgement.
-	requestTimeout = 5 * time.Second
-)
+// requestTimeout bounds one NATS round trip, and the wait for one
+// publish's acknowledgement.
+const requestTimeout = 5 * time.Second
 
 // Source is what the forwarder reads: the global order of an event store.
 // Every events.Store is one.
@@ -169,10 +164,10 @@ func (f *Forwarder) Check(ctx context.Context) error {
 
 // Run forwards until ctx ends, then returns ctx's error. Failures of NATS or
 // of the source are logged and retried with backoff from the checkpoint, for
-// as long as it takes; Run returns early only with ErrForeignStream, which
-// retrying cannot cure.
+// as long as it takes (see package backoff); Run returns early only with
+// ErrForeignStream, which retrying cannot cure.
 func (f *Forwarder) Run(ctx context.Context) error {
-	delay := minRetryDelay
+	var retry backoff.Backoff
 	for {
 		progressed, err := f.forward(ctx)
 		switch {
@@ -181,14 +176,11 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		case errors.Is(err, ErrForeignStream):
 			return err
 		}
-		if progressed {
-			delay = minRetryDelay
-		}
+		delay := retry.Next(progressed)
 		f.log.Warn("forwarding to NATS interrupted; resuming from the checkpoint", "in", delay, "err", err)
-		if !sleep(ctx, delay) {
+		if !backoff.Sleep(ctx, delay) {
 			return ctx.Err()
 		}
-		delay = min(2*delay, maxRetryDelay)
 	}
 }
 
@@ -219,16 +211,4 @@ func (f *Forwarder) message(rec events.Record) (*nats.Msg, error) {
 		msg.Header.Set(SourceHeader, f.cfg.Source)
 	}
 	return msg, nil
-}
-
-// sleep waits for d or until ctx ends, reporting whether it waited it out.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -3,17 +3,10 @@ package kurrentdb
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/licensing-ledger/ledger/events"
-)
-
-// Resubscription backoff: the first retry waits minRetryDelay, each
-// failure doubles it up to maxRetryDelay, and a delivered event resets it.
-const (
-	minRetryDelay = 100 * time.Millisecond
-	maxRetryDelay = 5 * time.Second
+	"github.com/licensing-ledger/ledger/internal/backoff"
 )
 
 // handlerError carries the error of the subscriber's fn out of the
@@ -33,7 +26,7 @@ func (e *handlerError) Error() string { return e.err.Error() }
 // subscription's credentials or the store is closed.
 func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(events.Record) error) error {
 	last := after
-	delay := minRetryDelay
+	var retry backoff.Backoff // a delivered event resets it
 	for {
 		delivered, err := s.subscribeOnce(ctx, &last, fn)
 		var handlerErr *handlerError
@@ -45,14 +38,11 @@ func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(ev
 		case permanent(err), s.isClosed():
 			return err
 		}
-		if delivered {
-			delay = minRetryDelay
-		}
+		delay := retry.Next(delivered)
 		s.log.Warn("kurrentdb: subscription dropped; resubscribing", "after", uint64(last), "in", delay, "err", err)
-		if !sleep(ctx, delay) {
+		if !backoff.Sleep(ctx, delay) {
 			return ctx.Err()
 		}
-		delay = min(2*delay, maxRetryDelay)
 	}
 }
 
@@ -109,16 +99,4 @@ func (s *Store) subscribed(ev *esdb.ResolvedEvent, last events.Position) (events
 	}
 	rec := s.record(ev)
 	return rec, rec.Position > last
-}
-
-// sleep waits for d or until ctx ends, reporting whether it waited it out.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
