@@ -40,7 +40,7 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 		return err
 	}
 	defer srv.close()
-	r, err := newRig(ctx, srv.nc, true, log)
+	r, err := newRig(ctx, srv.nc, cfg.forward, log)
 	if err != nil {
 		return err
 	}

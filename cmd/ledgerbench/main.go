@@ -164,8 +164,12 @@ func datasetSections(ctx context.Context, cfg config, dir string, t *table, log 
 
 // sizes describes the run's configuration in one line.
 func sizes(cfg config) string {
-	return fmt.Sprintf("%s per command run after %s warm-up, %d tenants, %d clients, %d users per tenant, %d readers",
+	s := fmt.Sprintf("%s per command run after %s warm-up, %d tenants, %d clients, %d users per tenant, %d readers",
 		cfg.duration, cfg.warmup, cfg.tenants, cfg.clients, cfg.users, cfg.readers)
+	if !cfg.forward {
+		s += "; WITHOUT the forwarder (--forward=false): nothing is published to LEDGER"
+	}
+	return s
 }
 
 // startProfile writes a CPU profile until the returned function is called.

@@ -48,6 +48,29 @@ func TestSmoke(t *testing.T) {
 	if !strings.Contains(out.String(), "load average") {
 		t.Errorf("the header does not give the load average:\n%s", out.String())
 	}
+	if strings.Contains(out.String(), "WITHOUT the forwarder") {
+		t.Errorf("the default run says it ran without the forwarder:\n%s", out.String())
+	}
+}
+
+// TestWithoutTheForwarderSmoke: --forward=false runs the commands without
+// publishing to LEDGER, and the header says so, so that its figures are
+// never taken for the service's.
+func TestWithoutTheForwarderSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the run starts a NATS server")
+	}
+	var out bytes.Buffer
+	args := []string{"--smoke", "--sections", "commands", "--durability", "default", "--http=false", "--forward=false", "--dir", t.TempDir()}
+	if code := cli(context.Background(), args, &out, discard); code != 0 {
+		t.Fatalf("ledgerbench %q exited with %d; output:\n%s", args, code, out.String())
+	}
+	if !strings.Contains(out.String(), "WITHOUT the forwarder") {
+		t.Errorf("the header does not say the forwarder was off:\n%s", out.String())
+	}
+	if rowOf(out.String(), "in process, default") == "" {
+		t.Errorf("no in-process row:\n%s", out.String())
+	}
 }
 
 // TestExternalServerSmoke runs the command section against nats-server in
