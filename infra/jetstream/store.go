@@ -57,6 +57,7 @@ const (
 type Store struct {
 	nc     *nats.Conn
 	stream natsjs.Stream
+	watch  *connWatch      // ends the appends in flight when the connection drops
 	life   context.Context // ends on Close
 	end    context.CancelFunc
 }
@@ -78,13 +79,14 @@ func Open(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (*Store, error) 
 		return nil, err
 	}
 	life, end := context.WithCancel(context.Background())
-	return &Store{nc: nc, stream: stream, life: life, end: end}, nil
+	return &Store{nc: nc, stream: stream, watch: watchConn(nc), life: life, end: end}, nil
 }
 
 // Close ends the store's subscriptions and refuses further calls. It does not
 // close the connection, which the caller owns.
 func (s *Store) Close() error {
 	s.end()
+	s.watch.stop(s.nc)
 	return nil
 }
 
@@ -112,9 +114,9 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 	if err := s.checkSize(msg, len(recs)); err != nil {
 		return events.Cursor{}, err
 	}
-	ctx, cancel := withDefaultTimeout(ctx)
+	ctx, cancel := cancelable(ctx)
 	defer cancel()
-	resp, err := s.send(ctx, msg)
+	resp, err := s.send(ctx, cancel, msg)
 	if err != nil {
 		return events.Cursor{}, err
 	}
@@ -236,10 +238,17 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s (code %d, err_code %d)", e.Description, e.Code, e.ErrCode)
 }
 
-// send publishes the message and returns the server's verdict.
-func (s *Store) send(ctx context.Context, msg *nats.Msg) (pubResponse, error) {
+// send publishes the message and returns the server's verdict. When the
+// connection drops before the verdict comes, the verdict went with it (see
+// connWatch): send calls cancel, which must end ctx, and stops waiting.
+func (s *Store) send(ctx context.Context, cancel context.CancelFunc, msg *nats.Msg) (pubResponse, error) {
+	conn := s.watch.current()
+	defer context.AfterFunc(conn, cancel)()
 	reply, err := s.nc.RequestMsgWithContext(ctx, msg)
 	if err != nil {
+		if conn.Err() != nil && errors.Is(err, context.Canceled) {
+			err = errConnectionLost // canceled by the drop
+		}
 		return pubResponse{}, classify("append", err)
 	}
 	return decodePubAck(reply.Data)
@@ -321,6 +330,15 @@ func (s *Store) checkOpen() error {
 		return ErrClosed
 	}
 	return nil
+}
+
+// cancelable returns a context that ends with ctx or when canceled, and
+// within defaultTimeout unless ctx has a deadline.
+func cancelable(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, defaultTimeout)
 }
 
 // withDefaultTimeout bounds ctx by defaultTimeout unless it has a deadline.
