@@ -34,6 +34,7 @@ type Service struct {
 	snapshots     events.SnapshotStore
 	snapshotEvery int
 	committed     func([]*ledgerv1.Event)
+	slowCommand   time.Duration
 
 	mu      sync.Mutex
 	tenants map[string]*aggregate
@@ -42,8 +43,10 @@ type Service struct {
 // Options configure a Service; zero values take the defaults.
 type Options struct {
 	Catalog *catalog.Catalog // default: catalog.Default()
-	Now     func() time.Time // default: time.Now
-	Logger  *slog.Logger     // default: slog.Default()
+	// Now is the clock commands are decided at and timed by (default
+	// time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger // default: slog.Default()
 	// Snapshots keeps tenants' snapshots; nil loads every tenant from its
 	// first event.
 	Snapshots events.SnapshotStore
@@ -57,6 +60,13 @@ type Options struct {
 	// (projections.Projector.ApplyCommitted). The events are the ones the
 	// Result returns: neither side may modify them.
 	Committed func([]*ledgerv1.Event)
+	// SlowCommand is how long a command may take before the service logs
+	// a warning saying where its time went: waiting for the tenant's lock,
+	// loading, deciding, appending (and how many tries), handing the events
+	// over, and how many times it was decided. A command that waited
+	// seconds then explains itself in the log. Zero means
+	// DefaultSlowCommand; a negative duration never warns.
+	SlowCommand time.Duration
 }
 
 // New returns a Service over the store.
@@ -73,9 +83,12 @@ func New(store events.Store, o Options) *Service {
 	if o.SnapshotEvery <= 0 {
 		o.SnapshotEvery = DefaultSnapshotEvery
 	}
+	if o.SlowCommand == 0 {
+		o.SlowCommand = DefaultSlowCommand
+	}
 	return &Service{
 		store: store, catalog: o.Catalog, writer: events.NewULID(), now: o.Now, log: o.Logger, tenants: map[string]*aggregate{},
-		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, committed: o.Committed,
+		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, committed: o.Committed, slowCommand: o.SlowCommand,
 	}
 }
 
@@ -109,7 +122,8 @@ type Result struct {
 const maxAttempts = 8
 
 // Execute decides the command and appends its events. It returns a
-// *domain.Error for refusals; nothing is appended then.
+// *domain.Error for refusals; nothing is appended then. A command slower
+// than Options.SlowCommand is logged with where its time went.
 func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 	if err := domain.CheckTenantID(c.Tenant); err != nil {
 		return Result{}, err
@@ -120,19 +134,30 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 	if c.CorrelationID == "" {
 		c.CorrelationID = c.ID
 	}
+	t := startTiming(s.now)
+	res, err := s.execute(ctx, c, &t)
+	t.logIfSlow(s.log, s.slowCommand, c, err)
+	return res, err
+}
+
+// execute runs the command under the tenant's lock, deciding it again
+// after a lost race, and records where its time goes in t.
+func (s *Service) execute(ctx context.Context, c Command, t *timing) (Result, error) {
 	agg := s.aggregate(c.Tenant)
 	defer s.release(c.Tenant, agg)
 	agg.mu.Lock()
 	defer agg.mu.Unlock()
+	t.lap(&t.lock)
 	fresh := !agg.loaded // this call reads the store before deciding
 	for attempt := 1; ; attempt++ {
-		res, err := s.attempt(ctx, agg, c)
+		res, err := s.attempt(ctx, agg, c, t)
 		if isRefusal(err) && !fresh {
 			// A refusal is answered only on a state just read: another
 			// process may have written what makes the command valid, or
 			// applied this very command (L5, L6).
 			fresh = true
 			moved, rerr := s.refresh(ctx, agg)
+			t.lap(&t.load)
 			if rerr != nil {
 				return Result{}, s.boundaryError(rerr)
 			}
@@ -154,8 +179,11 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 // attempt runs one try of a command. The aggregate is read from the store
 // only when this process may have missed events (first use, a lost race, an
 // unknown outcome); otherwise the store's concurrency check tells.
-func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Result, error) {
-	if err := s.load(ctx, agg); err != nil {
+func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command, t *timing) (Result, error) {
+	t.attempts++
+	err := s.load(ctx, agg)
+	t.lap(&t.load)
+	if err != nil {
 		return Result{}, err
 	}
 	name := domain.CommandName(c.Message)
@@ -163,6 +191,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 		return Result{}, err // before any replay: a key reveals nothing to who may not send the command
 	}
 	if ref, ok := agg.commands.get(c.ID); ok {
+		defer t.lap(&t.load)
 		return s.replay(ctx, agg, c, ref)
 	}
 	now := s.now().UTC()
@@ -170,16 +199,21 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command) (Resul
 	dc := domain.Context{Principal: c.Principal, Roles: domain.EffectiveRoles(c.Principal, agg.state), Now: now, Catalog: s.catalog, NewID: ids}
 	d, err := domain.Decide(agg.state, c.Message, dc)
 	if err != nil || len(d.Events) == 0 {
+		t.lap(&t.decide)
 		return Result{CommandID: c.ID, Notice: d.Notice}, err
 	}
 	evs, recs, hashes, err := s.envelope(agg, c, name, now, ids, d.Events)
+	t.lap(&t.decide)
 	if err != nil {
 		return Result{}, err
 	}
 	before := agg.cursor
-	if err := s.append(ctx, agg, recs); err != nil {
+	err = s.append(ctx, agg, recs, t)
+	t.lap(&t.append)
+	if err != nil {
 		return Result{}, err
 	}
+	defer t.lap(&t.commit)
 	for i, r := range recs {
 		if err := agg.apply(r, evs[i], hashes[i]); err != nil {
 			return Result{}, err
@@ -225,10 +259,12 @@ func (s *Service) envelope(agg *aggregate, c Command, name string, now time.Time
 
 // append stores the records, retrying the same records when the store's
 // answer was lost: the store deduplicates them, so a retry never doubles.
-func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Record) error {
+// It counts its tries in t.
+func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Record, t *timing) error {
 	var err error
 	for try := 0; try < 3; try++ {
 		var cur events.Cursor
+		t.appendTries++
 		cur, err = s.store.Append(ctx, agg.state.Tenant, agg.cursor, recs)
 		if err == nil {
 			for i := range recs {
@@ -236,6 +272,7 @@ func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Reco
 			}
 			return nil
 		}
+		t.appendErr = err
 		if !errors.Is(err, events.ErrUnavailable) || ctx.Err() != nil {
 			break
 		}
