@@ -73,7 +73,7 @@ func startExternalNATS(ctx context.Context, bin, dir string, sync bool, log *slo
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	nc, err := dialUntil(ctx, "nats://"+addr, 10*time.Second)
+	nc, err := dialUntil(ctx, "nats://"+addr, 10*time.Second, log)
 	if err != nil {
 		stop()
 		return nil, err
@@ -113,10 +113,10 @@ func freePort() (string, error) {
 
 // dialUntil connects to url, retrying until the server answers or the time
 // is up.
-func dialUntil(ctx context.Context, url string, within time.Duration) (*nats.Conn, error) {
+func dialUntil(ctx context.Context, url string, within time.Duration, log *slog.Logger) (*nats.Conn, error) {
 	deadline := time.Now().Add(within)
 	for {
-		nc, err := nats.Connect(url, nats.Name("ledgerbench"), nats.MaxReconnects(-1))
+		nc, err := nats.Connect(url, append(reportDrops(log), nats.Name("ledgerbench"), nats.MaxReconnects(-1))...)
 		if err == nil {
 			return nc, nil
 		}

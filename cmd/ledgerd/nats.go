@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/nats-io/nats.go"
@@ -36,7 +37,7 @@ func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 
 // connectExternal connects to an external server or cluster.
 func connectExternal(c natsConfig, log *slog.Logger) (*nats.Conn, func(), error) {
-	opts := append(baseOptions(), externalOptions(c)...)
+	opts := append(baseOptions(log), externalOptions(c)...)
 	nc, err := nats.Connect(c.url, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", c.url, err)
@@ -84,7 +85,7 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := append(baseOptions(), nats.InProcessServer(ns), nats.UserInfo(jetstream.LedgerUser, password))
+	opts := append(baseOptions(log), nats.InProcessServer(ns), nats.UserInfo(jetstream.LedgerUser, password))
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		ns.Shutdown()
@@ -95,8 +96,33 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 	return nc, func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
 }
 
-func baseOptions() []nats.Option {
-	return []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1)}
+// reconnectWait is how long the client waits before trying a server again
+// after losing it. An append in flight when the connection drops is retried
+// once the client is back (see jetstream's connWatch), so the wait is what
+// such a command pays: nats.go's default of 2 s is long for that.
+const reconnectWait = 250 * time.Millisecond
+
+// baseOptions are the options of every connection of ledgerd: it never
+// gives up reconnecting, and it logs losing and regaining its server and
+// the client's asynchronous errors (a slow consumer, a permission refused),
+// which would otherwise go unseen.
+func baseOptions(log *slog.Logger) []nats.Option {
+	return []nats.Option{
+		nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("lost the connection to NATS; reconnecting", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Warn("NATS client error", "subject", subject, "err", err)
+		}),
+	}
 }
 
 func randomPassword() (string, error) {

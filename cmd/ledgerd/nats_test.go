@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/licensing-ledger/ledger/infra/jetstream"
+)
+
+// syncBuffer is a log sink the client's callbacks may write from their own
+// goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestLosingNATSIsLoggedAndRecovered: when the server drops ledgerd's
+// connection, ledgerd logs it, reconnects, and logs that too.
+func TestLosingNATSIsLoggedAndRecovered(t *testing.T) {
+	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	var out syncBuffer
+	log := slog.New(slog.NewTextHandler(&out, nil))
+	nc, err := nats.Connect("", append(baseOptions(log), nats.InProcessServer(ns))...)
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	id, err := nc.GetClientID()
+	require.NoError(t, err)
+
+	require.NoError(t, ns.DisconnectClientByID(id))
+	require.Eventually(t, func() bool {
+		return strings.Contains(out.String(), "reconnected to NATS")
+	}, 10*time.Second, 10*time.Millisecond, "log so far:\n%s", out.String())
+	require.Contains(t, out.String(), "lost the connection to NATS")
+	require.True(t, nc.IsConnected())
+}
