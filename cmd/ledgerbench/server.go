@@ -42,8 +42,10 @@ type natsServer struct {
 // unseen.
 func reportDrops(log *slog.Logger) []nats.Option {
 	return []nats.Option{
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("the benchmark's NATS connection dropped", "err", err)
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() { // not the benchmark closing it
+				log.Warn("the benchmark's NATS connection dropped", "err", err)
+			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			log.Warn("NATS client error", "err", err)

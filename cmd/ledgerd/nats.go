@@ -109,8 +109,10 @@ const reconnectWait = 250 * time.Millisecond
 func baseOptions(log *slog.Logger) []nats.Option {
 	return []nats.Option{
 		nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			log.Warn("lost the connection to NATS; reconnecting", "err", err)
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() { // not ledgerd closing it
+				log.Warn("lost the connection to NATS; reconnecting", "err", err)
+			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())

@@ -35,14 +35,16 @@ func (b *syncBuffer) String() string {
 }
 
 // TestLosingNATSIsLoggedAndRecovered: when the server drops ledgerd's
-// connection, ledgerd logs it, reconnects, and logs that too.
+// connection, ledgerd logs it, reconnects, and logs that too; closing the
+// connection itself is not logged as losing it.
 func TestLosingNATSIsLoggedAndRecovered(t *testing.T) {
 	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	require.NoError(t, err)
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	var out syncBuffer
 	log := slog.New(slog.NewTextHandler(&out, nil))
-	nc, err := nats.Connect("", append(baseOptions(log), nats.InProcessServer(ns))...)
+	closed := make(chan struct{})
+	nc, err := nats.Connect("", append(baseOptions(log), nats.InProcessServer(ns), nats.ClosedHandler(func(*nats.Conn) { close(closed) }))...)
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	id, err := nc.GetClientID()
@@ -52,6 +54,10 @@ func TestLosingNATSIsLoggedAndRecovered(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return strings.Contains(out.String(), "reconnected to NATS")
 	}, 10*time.Second, 10*time.Millisecond, "log so far:\n%s", out.String())
-	require.Contains(t, out.String(), "lost the connection to NATS")
+	require.Equal(t, 1, strings.Count(out.String(), "lost the connection to NATS"))
 	require.True(t, nc.IsConnected())
+
+	nc.Close()
+	<-closed // the client runs its callbacks in order: the disconnect's came first
+	require.Equal(t, 1, strings.Count(out.String(), "lost the connection to NATS"), "closing is not losing:\n%s", out.String())
 }
