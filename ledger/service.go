@@ -14,6 +14,7 @@ import (
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
+	"github.com/licensing-ledger/ledger/internal/backoff"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -257,12 +258,20 @@ func (s *Service) envelope(agg *aggregate, c Command, name string, now time.Time
 	return evs, recs, hashes, nil
 }
 
+// appendRetry paces the retries of an append whose answer was lost: soon,
+// since the store is usually back at once (a reconnection); appendTries
+// bounds the tries.
+var appendRetry = backoff.Backoff{Min: 50 * time.Millisecond, Max: 200 * time.Millisecond}
+
+const appendTries = 3
+
 // append stores the records, retrying the same records when the store's
 // answer was lost: the store deduplicates them, so a retry never doubles.
 // It counts its tries in t.
 func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Record, t *timing) error {
 	var err error
-	for try := 0; try < 3; try++ {
+	retry := appendRetry
+	for try := 1; ; try++ {
 		var cur events.Cursor
 		t.appendTries++
 		cur, err = s.store.Append(ctx, agg.state.Tenant, agg.cursor, recs)
@@ -273,10 +282,9 @@ func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Reco
 			return nil
 		}
 		t.appendErr = err
-		if !errors.Is(err, events.ErrUnavailable) || ctx.Err() != nil {
+		if !errors.Is(err, events.ErrUnavailable) || try == appendTries || !backoff.Sleep(ctx, retry.Next(false)) {
 			break
 		}
-		time.Sleep(time.Duration(50*(try+1)) * time.Millisecond)
 	}
 	if errors.Is(err, events.ErrUnavailable) {
 		agg.setLoaded(false)
