@@ -92,7 +92,7 @@ func (s *State) Apply(e *ledgerv1.Event) {
 func (s *State) applyUserRegistered(e *ledgerv1.UserRegistered) {
 	s.Users[e.UserId] = &User{
 		ID: e.UserId, DisplayName: e.DisplayName, Email: e.Email,
-		UsageLocation: s.intern(e.UsageLocation), Guest: e.Guest,
+		UsageLocation: s.names.Of(e.UsageLocation), Guest: e.Guest,
 	}
 }
 
@@ -146,7 +146,7 @@ func (s *State) applyLicenseAssigned(e *ledgerv1.LicenseAssigned) {
 		if u.Licenses == nil {
 			u.Licenses = map[string]*License{}
 		}
-		pid := s.intern(e.ProductId)
+		pid := s.names.Of(e.ProductId)
 		l = &License{ProductID: pid}
 		u.Licenses[pid] = l
 		s.holders[pid]++

@@ -58,7 +58,7 @@ func (s *State) fillMaps() {
 		s.SelfServiceAllowed = fresh.SelfServiceAllowed
 	}
 	for _, u := range s.Users {
-		u.UsageLocation = s.intern(u.UsageLocation)
+		u.UsageLocation = s.names.Of(u.UsageLocation)
 		s.internLicenses(u)
 	}
 	for _, g := range s.Groups {
@@ -79,7 +79,7 @@ func (s *State) internLicenses(u *User) {
 	}
 	licenses := make(map[string]*License, len(u.Licenses))
 	for pid, l := range u.Licenses {
-		l.ProductID = s.intern(pid)
+		l.ProductID = s.names.Of(pid)
 		licenses[l.ProductID] = l
 	}
 	u.Licenses = licenses

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/domain/catalog"
+	"github.com/licensing-ledger/ledger/internal/intern"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 )
 
@@ -26,8 +27,8 @@ type State struct {
 	// holder uses one seat (A6).
 	holders map[string]int
 	// names holds one copy of each product id and country the users'
-	// licenses and locations name (see intern).
-	names map[string]string
+	// licenses and locations name: events decode a new string each time.
+	names intern.Strings
 }
 
 // User is a member or guest of the tenant's directory.
@@ -123,22 +124,6 @@ func NewState(tenant string) *State {
 		SelfServiceAllowed: map[string]bool{},
 		holders:            map[string]int{},
 	}
-}
-
-// intern returns the state's copy of v, a product id or a country: the
-// events decode a new string each time, and a tenant's thousands of
-// licenses would otherwise each keep their own copy of the same few ids.
-// Only short strings from a bounded set (the catalog's products, the
-// countries) are interned.
-func (s *State) intern(v string) string {
-	if c, ok := s.names[v]; ok {
-		return c
-	}
-	if s.names == nil {
-		s.names = map[string]string{}
-	}
-	s.names[v] = v
-	return v
 }
 
 // Assigned returns how many users hold the product, by any path.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/licensing-ledger/ledger/domain/catalog"
+	"github.com/licensing-ledger/ledger/internal/intern"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 )
 
@@ -20,8 +21,8 @@ type Licenses struct {
 type tenantLicenses struct {
 	subs    map[string]*SubscriptionView
 	users   map[string]*userLicenses
-	holders map[string]int    // product -> users holding it by any path
-	names   map[string]string // one copy of each product id (see intern)
+	holders map[string]int // product -> users holding it by any path
+	names   intern.Strings // one copy of each product id its licenses name
 }
 
 // userLicenses is what one user holds; its maps stay nil until used, since
@@ -36,19 +37,6 @@ type heldLicense struct {
 	direct         bool
 	directDisabled []string
 	groups         map[string][]string // nil when inherited from no group
-}
-
-// intern returns the tenant's copy of a product id, so that a million
-// licenses do not each keep a copy decoded from their event.
-func (t *tenantLicenses) intern(id string) string {
-	if c, ok := t.names[id]; ok {
-		return c
-	}
-	if t.names == nil {
-		t.names = map[string]string{}
-	}
-	t.names[id] = id
-	return id
 }
 
 // NewLicenses returns an empty Licenses model naming products from cat.
@@ -136,7 +124,7 @@ func (t *tenantLicenses) assign(e *ledgerv1.LicenseAssigned) {
 			u.licenses = map[string]*heldLicense{}
 		}
 		l = &heldLicense{}
-		u.licenses[t.intern(e.ProductId)] = l
+		u.licenses[t.names.Of(e.ProductId)] = l
 		t.holders[e.ProductId]++
 	}
 	if e.GroupId == "" {
