@@ -17,6 +17,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensing-ledger/ledger/infra/jetstream"
 )
 
 // With --nats-server, the command runs use a nats-server process of their
@@ -116,7 +118,7 @@ func freePort() (string, error) {
 func dialUntil(ctx context.Context, url string, within time.Duration, log *slog.Logger) (*nats.Conn, error) {
 	deadline := time.Now().Add(within)
 	for {
-		nc, err := nats.Connect(url, append(reportDrops(log), nats.Name("ledgerbench"), nats.MaxReconnects(-1))...)
+		nc, err := nats.Connect(url, append(jetstream.LogConnection(log), nats.Name("ledgerbench"), nats.MaxReconnects(-1))...)
 		if err == nil {
 			return nc, nil
 		}

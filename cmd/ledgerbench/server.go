@@ -36,23 +36,6 @@ type natsServer struct {
 	stopExternal func()
 }
 
-// reportDrops are connection options that log, as warnings, the
-// connection dropping and the client's asynchronous errors (a slow
-// consumer): either would distort the figures, and would otherwise go
-// unseen.
-func reportDrops(log *slog.Logger) []nats.Option {
-	return []nats.Option{
-		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			if !nc.IsClosed() { // not the benchmark closing it
-				log.Warn("the benchmark's NATS connection dropped", "err", err)
-			}
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			log.Warn("NATS client error", "err", err)
-		}),
-	}
-}
-
 // startNATS starts an embedded server keeping its files in dir; sync makes
 // it fsync every write before acknowledging it. With listen it also accepts
 // TCP clients on a free loopback port (see url).
@@ -65,7 +48,7 @@ func startNATS(dir string, sync, listen bool, log *slog.Logger) (*natsServer, er
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect("", append(reportDrops(log), nats.InProcessServer(ns), nats.Name("ledgerbench"))...)
+	nc, err := nats.Connect("", append(jetstream.LogConnection(log), nats.InProcessServer(ns), nats.Name("ledgerbench"))...)
 	if err != nil {
 		ns.Shutdown()
 		return nil, err

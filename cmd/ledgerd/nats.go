@@ -104,27 +104,10 @@ const reconnectWait = 250 * time.Millisecond
 
 // baseOptions are the options of every connection of ledgerd: it never
 // gives up reconnecting, and it logs losing and regaining its server and
-// the client's asynchronous errors (a slow consumer, a permission refused),
-// which would otherwise go unseen.
+// the client's asynchronous errors (jetstream.LogConnection).
 func baseOptions(log *slog.Logger) []nats.Option {
-	return []nats.Option{
-		nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait),
-		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
-			if !nc.IsClosed() { // not ledgerd closing it
-				log.Warn("lost the connection to NATS; reconnecting", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			subject := ""
-			if sub != nil {
-				subject = sub.Subject
-			}
-			log.Warn("NATS client error", "subject", subject, "err", err)
-		}),
-	}
+	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait)}
+	return append(opts, jetstream.LogConnection(log)...)
 }
 
 func randomPassword() (string, error) {

@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 
 	"github.com/nats-io/nats.go"
@@ -67,4 +68,29 @@ func (w *connWatch) current() context.Context {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.conn
+}
+
+// LogConnection returns connection options that log what would otherwise
+// go unseen: the connection dropping (a warning; not when the program
+// closes it), the client reconnecting, and its asynchronous errors (a slow
+// consumer, a refused permission). ledgerd and ledgerbench use them on
+// their connections to NATS.
+func LogConnection(log *slog.Logger) []nats.Option {
+	return []nats.Option{
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() { // not the program closing it
+				log.Warn("lost the connection to NATS; reconnecting", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Warn("NATS client error", "subject", subject, "err", err)
+		}),
+	}
 }
