@@ -114,7 +114,7 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 	if err := s.checkSize(msg, len(recs)); err != nil {
 		return events.Cursor{}, err
 	}
-	ctx, cancel := cancelable(ctx)
+	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
 	resp, err := s.send(ctx, cancel, msg)
 	if err != nil {
@@ -332,19 +332,11 @@ func (s *Store) checkOpen() error {
 	return nil
 }
 
-// cancelable returns a context that ends with ctx or when canceled, and
-// within defaultTimeout unless ctx has a deadline.
-func cancelable(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
-	return context.WithTimeout(ctx, defaultTimeout)
-}
-
-// withDefaultTimeout bounds ctx by defaultTimeout unless it has a deadline.
+// withDefaultTimeout returns a context that ends with ctx or when canceled,
+// and within defaultTimeout unless ctx has a deadline.
 func withDefaultTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
-		return ctx, func() {}
+		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, defaultTimeout)
 }
