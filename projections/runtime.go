@@ -191,11 +191,8 @@ func (p *Projector) ApplyCommitted(evs []*ledgerv1.Event) {
 	p.mu.Lock()
 	if p.applied[tenant]+1 == evs[0].GetSequence() {
 		for _, e := range evs {
-			for _, m := range p.models {
-				m.Apply(e)
-			}
+			p.applyEvent(tenant, e.GetSequence(), e)
 		}
-		p.applied[tenant] = evs[len(evs)-1].GetSequence()
 	}
 	p.mu.Unlock()
 	p.changed.Broadcast()
@@ -208,12 +205,18 @@ func (p *Projector) applyLocked(r events.Record, e *ledgerv1.Event) {
 		return
 	}
 	if r.Sequence > p.applied[r.Tenant] {
-		for _, m := range p.models {
-			m.Apply(e)
-		}
-		p.applied[r.Tenant] = r.Sequence
+		p.applyEvent(r.Tenant, r.Sequence, e)
 	}
 	p.pos = r.Position
+}
+
+// applyEvent applies e, the tenant's event at seq, to every model, with the
+// write lock held.
+func (p *Projector) applyEvent(tenant string, seq uint64, e *ledgerv1.Event) {
+	for _, m := range p.models {
+		m.Apply(e)
+	}
+	p.applied[tenant] = seq
 }
 
 // Position returns the checkpoint: the position of the last event applied.
