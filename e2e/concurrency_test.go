@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -49,6 +50,7 @@ func TestL6_NeverOversold(t *testing.T) {
 	t.Run("GroupMembership", rc.groupMembership)
 	t.Run("SameKeyOnEveryProcess", rc.sameKeyOnEveryProcess)
 	t.Run("StaleProcess", rc.staleProcess)
+	t.Run("LastSeatsRoundAfterRound", rc.lastSeatsRoundAfterRound)
 
 	stream := readPublicStream(t, ns.URL, 1)
 	checkPublicStream(t, stream)
@@ -70,6 +72,7 @@ type raceClients struct {
 	cluster []*ledgerd
 	rt      *retrier
 	want    map[string]float64 // licenses assigned at the end, per product raced for
+	holders []string           // the users who won the last race for SPB
 }
 
 // requesterID names the users who request licenses in the race.
@@ -125,13 +128,40 @@ type raceCommand struct {
 // lastSeats: 30 admins assign SPB to 30 users at once; 10 seats.
 func (rc *raceClients) lastSeats(t *testing.T) {
 	rc.want["SPB"] = raceSPBSeats
+	rc.raceForSPB(t, "seat-")
+}
+
+// raceForSPB has 30 admins assign SPB to 30 users at once, with keys that
+// start with prefix, and records who won.
+func (rc *raceClients) raceForSPB(t *testing.T, prefix string) {
 	var cmds []raceCommand
 	for i := range 30 {
 		u := raceUser(i)
-		cmds = append(cmds, raceCommand{token: adminToken, name: "AssignLicense", body: `{"productId":"SPB","userIds":["` + u + `"]}`, key: "seat-" + u, user: u})
+		cmds = append(cmds, raceCommand{token: adminToken, name: "AssignLicense", body: `{"productId":"SPB","userIds":["` + u + `"]}`, key: prefix + u, user: u})
 	}
-	won := rc.tally(t, cmds, rc.race(cmds), "LicenseAssigned")
+	answers := rc.race(cmds)
+	won := rc.tally(t, cmds, answers, "LicenseAssigned")
 	assert.Equal(t, raceSPBSeats, won, "as many assignments succeed as there were seats")
+	rc.holders = rc.holders[:0]
+	for i, a := range answers {
+		if a.Acked() {
+			rc.holders = append(rc.holders, cmds[i].user)
+		}
+	}
+}
+
+// lastSeatsRoundAfterRound: one process takes back every seat of SPB, then
+// the 30 admins race again for the same users, round after round. The
+// other processes still hold the last round's winners in their cached
+// state; an assignment they would answer "already holds it" is decided on
+// the current state: each round exactly the seats are won, every other
+// answer is a CountViolation, and no answer is a 200 that recorded nothing.
+func (rc *raceClients) lastSeatsRoundAfterRound(t *testing.T) {
+	for round := range 3 {
+		holders, _ := json.Marshal(rc.holders)
+		rc.cluster[round%len(rc.cluster)].mustCommand(t, adminToken, tenant, "RevokeAssignment", `{"productId":"SPB","userIds":`+string(holders)+`}`)
+		rc.raceForSPB(t, fmt.Sprintf("seat-round-%d-", round))
+	}
 }
 
 // competingApprovals: 12 requests for Visio, 5 seats; an admin approves
@@ -227,6 +257,19 @@ func (rc *raceClients) staleProcess(t *testing.T) {
 		require.Equal(t, http.StatusOK, again.Status, "a retry on another process answers the first application: %s", again.Raw)
 		assert.Equal(t, true, again.Body["replayed"])
 		assert.Equal(t, first.Events(), again.Events())
+	})
+	t.Run("LicenseRevokedElsewhere", func(t *testing.T) {
+		a.mustCommand(t, adminToken, tenant, "RegisterUser", `{"userId":"late-3","usageLocation":"US"}`)
+		assign := `{"productId":"EXCHANGESTANDARD","userIds":["late-3"]}`
+		b.mustCommand(t, adminToken, tenant, "AssignLicense", assign)
+		a.mustCommand(t, adminToken, tenant, "RevokeAssignment", assign)
+		r := b.command(t, adminToken, tenant, "AssignLicense", assign)
+		require.Equal(t, http.StatusOK, r.Status, "%s", r.Raw)
+		var types []string
+		for _, e := range r.Events() {
+			types = append(types, e["type"].(string))
+		}
+		assert.Equal(t, []string{"LicenseAssigned"}, types, "b cached late-3 as holding it; the license revoked on a is assigned again, not answered as already held")
 	})
 	t.Run("DelegationGrantedElsewhere", func(t *testing.T) {
 		a.mustCommand(t, adminToken, tenant, "GrantPartnerDelegation", `{"partnerId":"fabrikam","roles":["AdminAgent"]}`)

@@ -152,10 +152,12 @@ func (s *Service) execute(ctx context.Context, c Command, t *timing) (Result, er
 	fresh := !agg.loaded // this call reads the store before deciding
 	for attempt := 1; ; attempt++ {
 		res, err := s.attempt(ctx, agg, c, t)
-		if isRefusal(err) && !fresh {
-			// A refusal is answered only on a state just read: another
-			// process may have written what makes the command valid, or
-			// applied this very command (L5, L6).
+		if recordsNothing(res, err) && !fresh {
+			// An answer that records nothing, a refusal or a no-op, is
+			// given only on a state just read: another process may have
+			// written what makes the command valid, or what it would
+			// change (a license revoked elsewhere), or applied this very
+			// command (L5, L6).
 			fresh = true
 			moved, rerr := s.refresh(ctx, agg)
 			t.lap(&t.load)
@@ -322,6 +324,16 @@ func (s *Service) refresh(ctx context.Context, a *aggregate) (bool, error) {
 	a.setLoaded(false)
 	err := s.load(ctx, a)
 	return a.cursor != before, err
+}
+
+// recordsNothing reports whether an attempt's answer leaves the ledger as
+// it was: a refusal, or a command decided into no events (a no-op). A
+// replayed answer is the first application's and needs no fresh state.
+func recordsNothing(res Result, err error) bool {
+	if err != nil {
+		return isRefusal(err)
+	}
+	return len(res.Events) == 0 && !res.Replayed
 }
 
 // isRefusal reports whether err is the domain's refusal of a command, as

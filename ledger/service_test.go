@@ -28,7 +28,7 @@ type backend struct {
 	store *jetstream.Store
 }
 
-func newBackend(t *testing.T) backend {
+func newBackend(t testing.TB) backend {
 	t.Helper()
 	nc := embeddedConn(t)
 	return backend{nc: nc, store: openStore(t, nc)}
@@ -36,7 +36,7 @@ func newBackend(t *testing.T) backend {
 
 // embeddedConn starts an embedded NATS server for one test and connects to
 // it in process.
-func embeddedConn(t *testing.T) *nats.Conn {
+func embeddedConn(t testing.TB) *nats.Conn {
 	t.Helper()
 	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: t.TempDir()})
 	require.NoError(t, err)
@@ -49,7 +49,7 @@ func embeddedConn(t *testing.T) *nats.Conn {
 
 // openStore opens another store instance on the same server, as a second
 // ledgerd process would.
-func openStore(t *testing.T, nc *nats.Conn) *jetstream.Store {
+func openStore(t testing.TB, nc *nats.Conn) *jetstream.Store {
 	t.Helper()
 	s, err := jetstream.Open(context.Background(), nc, jetstream.StreamConfig{})
 	require.NoError(t, err)
@@ -57,12 +57,12 @@ func openStore(t *testing.T, nc *nats.Conn) *jetstream.Store {
 	return s
 }
 
-func run(t *testing.T, svc *ledger.Service, id string, p domain.Principal, cmd proto.Message) (ledger.Result, error) {
+func run(t testing.TB, svc *ledger.Service, id string, p domain.Principal, cmd proto.Message) (ledger.Result, error) {
 	t.Helper()
 	return svc.Execute(context.Background(), ledger.Command{Tenant: "contoso", Principal: p, Message: cmd, ID: id})
 }
 
-func must(t *testing.T, svc *ledger.Service, cmd proto.Message) ledger.Result {
+func must(t testing.TB, svc *ledger.Service, cmd proto.Message) ledger.Result {
 	t.Helper()
 	res, err := run(t, svc, "", admin, cmd)
 	require.NoError(t, err)
@@ -70,7 +70,7 @@ func must(t *testing.T, svc *ledger.Service, cmd proto.Message) ledger.Result {
 }
 
 // seed registers users and buys seats.
-func seed(t *testing.T, svc *ledger.Service, users, seats int) {
+func seed(t testing.TB, svc *ledger.Service, users, seats int) {
 	t.Helper()
 	for i := 0; i < users; i++ {
 		must(t, svc, &ledgerv1.RegisterUser{UserId: fmt.Sprintf("u%d", i), UsageLocation: "US"})
