@@ -1,12 +1,14 @@
 package jetstream
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -47,12 +49,47 @@ func (s *Store) Read(ctx context.Context, tenant string, after events.Cursor, fn
 // ordered consumer: creating one costs about a millisecond, but each message
 // then costs less, since direct get rebuilds every message's headers on the
 // server.
+//
+// The server's count of what is left can include messages it lost (a
+// block whose checksum failed when the server recovered it is skipped, but
+// still counted): before waiting for more, and whenever a wait stalls, the
+// read asks whether any message of the tenant is stored after the last one
+// it got, and ends when none is. A damaged log is then read to its end at
+// once, so that whoever reads it sees the gap, rather than waiting out a
+// time out for a message that will never come.
 func (s *Store) read(ctx context.Context, tenant string, after events.Position, fn func(events.Record) error) error {
 	last, pending, err := s.directGet(ctx, s.pageAfter(tenant, after, readPageSize), after, fn)
 	if err != nil || pending == 0 {
 		return err
 	}
+	if more, err := s.storedAfter(ctx, tenant, last); err != nil || !more {
+		return err
+	}
 	return s.consume(ctx, tenant, last, pending, after, fn)
+}
+
+// storedAfter reports whether any log message of the tenant is stored after
+// the stream sequence: one direct get, answered by the message or by 404.
+func (s *Store) storedAfter(ctx context.Context, tenant string, seq uint64) (bool, error) {
+	ctx, cancel := withDefaultTimeout(ctx)
+	defer cancel()
+	body, err := json.Marshal(directGetRequest{Seq: seq + 1, NextFor: LogSubject(tenant)})
+	if err != nil {
+		return false, err
+	}
+	msg, err := s.nc.RequestWithContext(ctx, directGetSubject, body)
+	if err != nil {
+		return false, classify("read", err)
+	}
+	switch status := msg.Header.Get(statusHeader); status {
+	case "":
+		return true, nil
+	case "404":
+		return false, nil
+	default:
+		_, _, err := endOfPage(msg, status)
+		return false, cmp.Or(err, fmt.Errorf("jetstream: read: direct get answered %s", status))
+	}
 }
 
 // pageAfter asks for up to size of the tenant's log messages that may hold
@@ -65,8 +102,8 @@ func (s *Store) pageAfter(tenant string, after events.Position, size int) direct
 type directGetRequest struct {
 	Seq      uint64 `json:"seq"`
 	NextFor  string `json:"next_by_subj"`
-	Batch    int    `json:"batch"`
-	MaxBytes int    `json:"max_bytes"`
+	Batch    int    `json:"batch,omitempty"`
+	MaxBytes int    `json:"max_bytes,omitempty"`
 }
 
 // directGet sends one batched direct get and delivers the records after the
@@ -153,20 +190,48 @@ func (s *Store) consume(ctx context.Context, tenant string, afterSeq, count uint
 		return classify("read", err)
 	}
 	defer feed.stop()
-	for ; count > 0; count-- {
-		if err := consumeOne(ctx, feed, after, fn); err != nil {
+	for last := afterSeq; count > 0; count-- {
+		msg, err := s.nextStored(ctx, feed, tenant, last)
+		if err != nil || msg == nil {
 			return err
 		}
+		m, err := logMsgFromConsumer(msg)
+		if err == nil {
+			err = m.records(after, fn)
+		}
+		if err != nil {
+			return err
+		}
+		last = m.streamSeq
 	}
 	return nil
 }
 
-// consumeOne delivers the records of the next message of a bounded read,
-// which must come within the default time out when ctx has no deadline.
-func consumeOne(ctx context.Context, feed *logFeed, after events.Position, fn func(events.Record) error) error {
+// stallProbe is how long a bounded read waits for its next message before
+// asking whether one is stored at all (see read).
+const stallProbe = time.Second
+
+// nextStored waits for the next message of a bounded read, which must come
+// within the default time out when ctx has no deadline. It returns nil when
+// the wait stalls and no message of the tenant is stored after the last one
+// delivered: the server counted one it no longer has.
+func (s *Store) nextStored(ctx context.Context, feed *logFeed, tenant string, last uint64) (natsjs.Msg, error) {
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
-	return nextRecords(ctx, "read", feed, after, fn)
+	for {
+		wait, stop := context.WithTimeout(ctx, stallProbe)
+		msg, err := feed.next(wait)
+		stop()
+		switch {
+		case err == nil:
+			return msg, nil
+		case ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded):
+			return nil, classify("read", err)
+		}
+		if more, err := s.storedAfter(ctx, tenant, last); err != nil || !more {
+			return nil, err
+		}
+	}
 }
 
 // nextRecords waits for the feed's next log message and hands its records
