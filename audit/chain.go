@@ -149,3 +149,26 @@ func short(h []byte) string {
 	}
 	return s
 }
+
+// Checker runs a Chain over a history that is read to its end whatever it
+// holds, as an export is: it keeps the first break and checks no further.
+type Checker struct {
+	chain *Chain
+	brk   *Break
+}
+
+// NewChecker returns a checker of the tenant's history.
+func NewChecker(tenant string) *Checker { return &Checker{chain: NewChain(tenant)} }
+
+// Next checks the next record, unless the history already broke.
+func (c *Checker) Next(r events.Record) {
+	if c.brk != nil {
+		return
+	}
+	if _, err := c.chain.Next(r); err != nil {
+		c.brk = err.(*Break)
+	}
+}
+
+// Break returns where the history first broke, nil if it holds together.
+func (c *Checker) Break() *Break { return c.brk }

@@ -23,6 +23,10 @@ const (
 	TrailerEventCount  = "Ledger-Event-Count"
 	TrailerHead        = "Ledger-Head-Sha256"
 	TrailerExportError = "Ledger-Export-Error"
+	// TrailerDamage says where a complete export's history first breaks
+	// (see Break), when it does: the export holds every stored event, and
+	// ledgerctl verify names the damage.
+	TrailerDamage = "Ledger-Damage"
 )
 
 // MaxLineBytes bounds one line of an export file, so that a hostile file

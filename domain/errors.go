@@ -25,6 +25,7 @@ const (
 	CodeProhibitedUsageLocation Code = "ProhibitedInUsageLocationViolation"
 	CodePayloadTooLarge         Code = "PayloadTooLarge"
 	CodeUnavailable             Code = "Unavailable" // the event store cannot be reached; retry with the same Idempotency-Key
+	CodeDamaged                 Code = "Damaged"     // the tenant's stored history does not verify; an operator must restore it
 	CodeInternal                Code = "Internal"
 )
 

@@ -3,7 +3,6 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -35,6 +34,9 @@ type aggregate struct {
 	lastHash []byte
 	commands commandIndex
 	loaded   bool
+	// damage, once set, is why the tenant's history cannot be used; it is
+	// never loaded again in this process (see Service.markDamaged).
+	damage *Damage
 	// sinceSnapshot counts the events applied since the last snapshot.
 	sinceSnapshot int
 	// snapMu orders snapshot saves; savedSnapshot is the sequence of the
@@ -53,7 +55,7 @@ func (a *aggregate) catchUp(ctx context.Context, store events.Store) error {
 	err := store.Read(ctx, a.state.Tenant, a.cursor, func(r events.Record) error {
 		e, err := events.DecodeRecord(r)
 		if err != nil {
-			return err
+			return &historyBreak{Tenant: r.Tenant, Sequence: r.Sequence, Reason: fmt.Sprintf("event %s (sequence %d) does not decode: %v", r.ID, r.Sequence, err)}
 		}
 		return a.apply(r, e, events.Hash(r.Data))
 	})
@@ -100,9 +102,21 @@ func (a *aggregate) sequence() uint64 {
 	return a.cursor.Sequence
 }
 
-// errDoesNotFollow is an event that does not follow the aggregate's last
-// one, in sequence or hash chain.
-var errDoesNotFollow = errors.New("the event does not follow the last one applied")
+// historyBreak is a stored event that does not follow the aggregate's
+// last one, in sequence or hash chain, or does not decode. Read from the
+// tenant's first event, it means the history is damaged (see Damage);
+// after a cached state or a snapshot, it may only mean that they do not
+// fit the stream.
+type historyBreak struct {
+	Tenant string
+	// Sequence is the first event missing, altered or unreadable.
+	Sequence uint64
+	Reason   string
+}
+
+func (b *historyBreak) Error() string {
+	return fmt.Sprintf("ledger: tenant %s: the history breaks at event %d: %s", b.Tenant, b.Sequence, b.Reason)
+}
 
 // apply evolves the aggregate by one stored event, checking that it follows
 // the previous one in sequence and hash chain; hash is the SHA-256 of the
@@ -110,11 +124,12 @@ var errDoesNotFollow = errors.New("the event does not follow the last one applie
 func (a *aggregate) apply(r events.Record, e *ledgerv1.Event, hash []byte) error {
 	a.view.Lock()
 	defer a.view.Unlock()
-	if r.Sequence != a.cursor.Sequence+1 {
-		return fmt.Errorf("ledger: tenant %s: event %s has sequence %d after %d: %w", r.Tenant, r.ID, r.Sequence, a.cursor.Sequence, errDoesNotFollow)
+	if want := a.cursor.Sequence + 1; r.Sequence != want {
+		return &historyBreak{Tenant: r.Tenant, Sequence: min(want, r.Sequence), Reason: fmt.Sprintf("event %s has sequence %d where %d was due", r.ID, r.Sequence, want)}
 	}
 	if !bytes.Equal(e.GetPrevHash(), a.lastHash) {
-		return fmt.Errorf("ledger: tenant %s: event %s (sequence %d) does not chain to the event before it: %w", r.Tenant, r.ID, r.Sequence, errDoesNotFollow)
+		return &historyBreak{Tenant: r.Tenant, Sequence: max(a.cursor.Sequence, 1), Reason: fmt.Sprintf(
+			"event %s (sequence %d) does not chain to the event before it: the stored bytes of one of them were changed", r.ID, r.Sequence)}
 	}
 	if id := e.GetCommandId(); id != "" {
 		ref, ok := a.commands.get(id)

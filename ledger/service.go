@@ -39,6 +39,7 @@ type Service struct {
 
 	mu      sync.Mutex
 	tenants map[string]*aggregate
+	damaged map[string]Damage // tenants whose history is damaged (see Damage)
 }
 
 // Options configure a Service; zero values take the defaults.
@@ -88,7 +89,7 @@ func New(store events.Store, o Options) *Service {
 		o.SlowCommand = DefaultSlowCommand
 	}
 	return &Service{
-		store: store, catalog: o.Catalog, writer: events.NewULID(), now: o.Now, log: o.Logger, tenants: map[string]*aggregate{},
+		store: store, catalog: o.Catalog, writer: events.NewULID(), now: o.Now, log: o.Logger, tenants: map[string]*aggregate{}, damaged: map[string]Damage{},
 		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, committed: o.Committed, slowCommand: o.SlowCommand,
 	}
 }
@@ -343,26 +344,34 @@ func isRefusal(err error) bool {
 		return false // without allocating de
 	}
 	var de *domain.Error
-	return errors.As(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeUnavailable
+	return errors.As(err, &de) && de.Code != domain.CodeInternal && de.Code != domain.CodeUnavailable && de.Code != domain.CodeDamaged
 }
 
 var errStop = errors.New("stop")
 
 // load brings the aggregate up to date unless it is known to be current:
-// from its snapshot on first use, then from the events after it.
+// from its snapshot on first use, then from the events after it. A
+// damaged tenant is refused without reading the store.
 func (s *Service) load(ctx context.Context, a *aggregate) error {
 	if a.loaded {
 		return nil
 	}
+	if a.damage != nil {
+		return a.damage.Err()
+	}
 	s.fromSnapshot(ctx, a)
 	err := a.catchUp(ctx, s.store)
-	if errors.Is(err, errDoesNotFollow) && a.cursor.Sequence > 0 {
-		// What this process held does not fit the stream: rebuild the
-		// tenant from its first event rather than refuse it until a
-		// restart. A stream that does not fit itself still fails.
-		s.log.Error("the tenant's state does not fit its stream; rebuilding it from the first event", "tenant", a.state.Tenant, "err", err)
+	var b *historyBreak
+	if errors.As(err, &b) {
+		// What this process held (its cached state, a snapshot) may not
+		// fit the stream: rebuild the tenant from its first event rather
+		// than refuse it until a restart. A stream that does not fit
+		// itself is damaged.
+		s.log.Warn("the tenant's state does not fit its stream; rebuilding it from the first event", "tenant", a.state.Tenant, "err", err)
 		a.reset()
-		err = a.catchUp(ctx, s.store)
+		if err = a.catchUp(ctx, s.store); errors.As(err, &b) {
+			return s.markDamaged(a, b)
+		}
 	}
 	if err != nil {
 		return err
@@ -388,8 +397,8 @@ func (s *Service) aggregate(tenant string) *aggregate {
 // tenant, refused or not, leaves nothing behind, so that no caller can grow
 // the process's memory by inventing tenant ids.
 func (s *Service) release(tenant string, a *aggregate) {
-	if a.sequence() != 0 {
-		return // the common case, without the service's lock
+	if a.sequence() != 0 || a.damageOf() != nil {
+		return // the common case, without the service's lock; a damaged tenant stays known
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -397,7 +406,7 @@ func (s *Service) release(tenant string, a *aggregate) {
 		return
 	}
 	defer a.mu.Unlock()
-	if a.sequence() == 0 {
+	if a.sequence() == 0 && a.damage == nil {
 		delete(s.tenants, tenant)
 	}
 }

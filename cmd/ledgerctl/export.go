@@ -43,6 +43,9 @@ func runExport(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	prog.done("%d events of tenant %s written to %s; head sha256 %s", n, c.tenant, dst.name, resp.Trailer.Get(audit.TrailerHead))
+	if damage := resp.Trailer.Get(audit.TrailerDamage); damage != "" {
+		fmt.Fprintf(e.stderr, "warning: the server reports that this history is damaged: %s\nThe export holds every event stored; ledgerctl verify names the damage.\n", damage)
+	}
 	return nil
 }
 

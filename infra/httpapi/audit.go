@@ -36,7 +36,9 @@ func newAuditAPI(s *Server, store events.Store) *auditAPI {
 }
 
 // export streams the tenant's events as stored, one JSON line each (see
-// audit.Line), with the count and head hash as trailers.
+// audit.Line), with the count and head hash as trailers. A damaged history
+// is exported all the same, every event that is stored, with where it
+// first breaks in the Ledger-Damage trailer: its auditors need it most.
 func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 	tenant, ok := a.authorize(w, r, domain.QueryExport, "")
 	if !ok {
@@ -46,9 +48,11 @@ func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 	out := &startWriter{w: w}
 	w.Header().Set("Content-Type", audit.ExportContentType)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-events.ndjson"`, tenant))
-	w.Header().Set("Trailer", strings.Join([]string{audit.TrailerEventCount, audit.TrailerHead, audit.TrailerExportError}, ", "))
+	w.Header().Set("Trailer", strings.Join([]string{audit.TrailerEventCount, audit.TrailerHead, audit.TrailerExportError, audit.TrailerDamage}, ", "))
 	enc := audit.NewEncoder(out)
+	check := audit.NewChecker(tenant)
 	err := a.store.Read(r.Context(), tenant, events.Cursor{}, func(rec events.Record) error {
+		check.Next(rec)
 		if err := enc.Encode(rec); err != nil {
 			return err
 		}
@@ -61,6 +65,10 @@ func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 		err = enc.Flush()
 	}
 	a.endExport(w, r, tenant, enc, out.started, err, time.Since(start))
+	if b := check.Break(); b != nil && err == nil {
+		w.Header().Set(audit.TrailerDamage, b.Error())
+		a.s.log.Warn("exported a damaged history", "tenant", tenant, "break", b.Error())
+	}
 }
 
 // flush sends what the encoder holds and gives the client more time.
@@ -223,8 +231,8 @@ func (a *auditAPI) authorize(w http.ResponseWriter, r *http.Request, query, subj
 	}
 	tenant := r.PathValue("tenant")
 	err = a.s.svc.Authorize(r.Context(), tenant, p, query, subjectUser)
-	if domain.ErrorCode(err) == domain.CodeInternal && p.Partner == "" {
-		// The tenant's history cannot be loaded, a broken chain for one. Its
+	if code := domain.ErrorCode(err); (code == domain.CodeDamaged || code == domain.CodeInternal) && p.Partner == "" {
+		// The tenant's history cannot be loaded, a damaged one for one. Its
 		// own principals' rights do not depend on it: let them audit it.
 		a.s.log.Warn("authorizing an audit without the tenant's state", "tenant", tenant, "principal", p.String(), "err", err)
 		err = domain.Authorize(p, domain.NewState(tenant), query, subjectUser)
@@ -254,7 +262,7 @@ func (a *auditAPI) replayError(w http.ResponseWriter, r *http.Request, tenant st
 	switch {
 	case errors.As(err, &b):
 		a.s.log.Error("the tenant's history does not verify", "tenant", tenant, "break", b.Error())
-		writeError(w, domain.Errorf(domain.CodeInternal, "the history of tenant %q does not verify (%v); export it and run ledgerctl verify", tenant, b))
+		writeError(w, domain.Errorf(domain.CodeDamaged, "the history of tenant %q does not verify (%v); export it and run ledgerctl verify", tenant, b))
 	case errors.Is(err, events.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, domain.Errorf(domain.CodeUnavailable, "the event store did not answer in time; retry shortly"))
 	case r.Context().Err() != nil:

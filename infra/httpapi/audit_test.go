@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/licensing-ledger/ledger/audit"
 	"github.com/licensing-ledger/ledger/audit/audittest"
+	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
@@ -252,9 +254,12 @@ func TestABrokenChainCanStillBeExportedAndIsNamed(t *testing.T) {
 	var brk *audit.Break
 	require.ErrorAs(t, err, &brk)
 	assert.Equal(t, recs[11].ID, brk.ID)
+	assert.Equal(t, strconv.Itoa(len(recs)-1), resp.Trailer.Get(audit.TrailerEventCount), "every stored event is exported")
+	assert.Contains(t, resp.Trailer.Get(audit.TrailerDamage), "sequence 11 is missing", "the export says where the history breaks")
 
 	resp, body = b.get(t, readerToken, "/v1/tenants/contoso/state")
 	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.Equal(t, domain.CodeDamaged, problem(t, resp, body).Code)
 	assert.Contains(t, problem(t, resp, body).Detail, "does not verify")
 	assert.Contains(t, problem(t, resp, body).Detail, "sequence 11 is missing")
 }

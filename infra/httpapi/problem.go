@@ -22,6 +22,7 @@ var statuses = map[domain.Code]int{
 	domain.CodeProhibitedUsageLocation: http.StatusConflict,
 	domain.CodePayloadTooLarge:         http.StatusRequestEntityTooLarge,
 	domain.CodeUnavailable:             http.StatusServiceUnavailable,
+	domain.CodeDamaged:                 http.StatusInternalServerError,
 	domain.CodeInternal:                http.StatusInternalServerError,
 }
 
