@@ -55,6 +55,7 @@ var commands = []command{
 	{"state", "state --tenant T [--as-of TIME]         the tenant as of an instant: seats, licenses, requests", runState},
 	{"history", "history --tenant T --user U|--product P|--subscription S|--request R|--group G", runHistory},
 	{"report", "report NAME --tenant T [--from D --to D] [--format csv|json]   " + reportList(), runReport},
+	{"ready", "ready                                   exit 0 if ledgerd is ready to serve (GET /readyz), 1 with the reasons if not", runReady},
 }
 
 func main() {
