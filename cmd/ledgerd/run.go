@@ -123,17 +123,19 @@ func loadCatalog(path string) (*catalog.Catalog, error) {
 }
 
 // loadAuth reads the principals file; with none given, it uses (and on the
-// first run creates) <data>/principals.json holding an admin token.
+// first run creates) <data>/principals.json holding an admin token. It logs
+// where the file is, never a token.
 func loadAuth(cfg config, log *slog.Logger) (*auth.Authenticator, error) {
 	path := cfg.authFile
 	if path == "" {
 		path = filepath.Join(cfg.data, "principals.json")
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			token, err := auth.CreateDefault(path)
-			if err != nil {
+			if _, err := auth.CreateDefault(path); err != nil {
 				return nil, fmt.Errorf("creating %s: %w", path, err)
 			}
-			log.Info("created an auth file with a Global Administrator of tenant \"default\"", "file", path, "token", token)
+			// The token is a secret: logs are copied and kept where the
+			// file (mode 0600) is not, so the log says where it is.
+			log.Info("created an auth file with a Global Administrator of tenant \"default\"; its token is in the file", "file", path)
 		}
 	}
 	a, err := auth.Load(path)
