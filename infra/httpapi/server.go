@@ -169,5 +169,5 @@ func (s *Server) principalOf(token string) (domain.Principal, bool) {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "position": s.projector.Position()})
+	s.writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "position": s.projector.Position()})
 }
