@@ -128,7 +128,7 @@ func TestUncleanPathsAreNotFound(t *testing.T) {
 		"//healthz",
 		"/v1/tenants/contoso/licenses/",
 	}
-	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions, http.MethodTrace, http.MethodConnect, "PROPFIND"}
 	for _, p := range paths {
 		for _, m := range methods {
 			resp, body := e.raw(t, fmt.Sprintf("%s %s HTTP/1.1\r\nAuthorization: Bearer %s\r\nContent-Length: 0", m, p, adminToken), "", 0)
