@@ -6,7 +6,6 @@ package ledger
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -449,7 +448,9 @@ func (s *Service) Sequence(tenant string) uint64 {
 }
 
 // boundaryError turns store failures into the ledger's error codes; domain
-// errors pass through.
+// errors pass through. A store's error names files, addresses and the
+// client library's internals: it is logged, and the detail a client reads
+// is a stable sentence.
 func (s *Service) boundaryError(err error) error {
 	if err == nil {
 		return nil // without allocating de
@@ -459,8 +460,9 @@ func (s *Service) boundaryError(err error) error {
 	case errors.As(err, &de):
 		return err
 	case errors.Is(err, events.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
-		return domain.Errorf(domain.CodeUnavailable, "the event store did not answer in time; send the command again with the same Idempotency-Key: %v", err)
+		s.log.Warn("the event store did not answer", "err", err)
+		return domain.Errorf(domain.CodeUnavailable, "the event store did not answer in time; send the command again with the same Idempotency-Key")
 	}
 	s.log.Error("command failed", "err", err)
-	return &domain.Error{Code: domain.CodeInternal, Detail: fmt.Sprintf("internal error: %v", err)}
+	return domain.Errorf(domain.CodeInternal, "internal error")
 }

@@ -40,9 +40,9 @@ func connectExternal(c natsConfig, log *slog.Logger) (*nats.Conn, func(), error)
 	opts := append(baseOptions(log), externalOptions(c)...)
 	nc, err := nats.Connect(c.url, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", c.url, err)
+		return nil, nil, fmt.Errorf("connecting to NATS at %s: %w", redactURLs(c.url), err)
 	}
-	log.Info("using external NATS", "url", c.url, "tls", nc.TLSRequired() || c.tlsCA != "", "max_payload", nc.MaxPayload())
+	log.Info("using external NATS", "url", redactURLs(c.url), "tls", nc.TLSRequired() || c.tlsCA != "", "max_payload", nc.MaxPayload())
 	return nc, nc.Close, nil
 }
 

@@ -61,3 +61,25 @@ func TestLosingNATSIsLoggedAndRecovered(t *testing.T) {
 	<-closed // the client runs its callbacks in order: the disconnect's came first
 	require.Equal(t, 1, strings.Count(out.String(), "lost the connection to NATS"), "closing is not losing:\n%s", out.String())
 }
+
+// TestTheNATSPasswordIsNeverLogged: a --nats-url may carry a user and
+// password (nats://user:pass@host); the logs name the servers without them.
+func TestTheNATSPasswordIsNeverLogged(t *testing.T) {
+	const password = "s3cret-password-of-ledgerd"
+	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: t.TempDir(), Listen: "127.0.0.1:0", LedgerPassword: password, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	host := strings.TrimPrefix(ns.ClientURL(), "nats://")
+
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	url := "nats://" + jetstream.LedgerUser + ":" + password + "@" + host
+	_, closeNC, err := connectExternal(natsConfig{url: url + ",nats://" + jetstream.LedgerUser + ":" + password + "@127.0.0.1:1"}, log)
+	require.NoError(t, err)
+	closeNC()
+	_, _, err = connectExternal(natsConfig{url: "nats://" + jetstream.LedgerUser + ":wrong-" + password + "@" + host}, log)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), password, "the error, logged by main, names no password")
+	require.NotContains(t, logs.String(), password)
+	require.Contains(t, logs.String(), "nats://***@"+host)
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/licensing-ledger/ledger/internal/dirlock"
 	"github.com/licensing-ledger/ledger/ledger"
 	"github.com/licensing-ledger/ledger/projections"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
@@ -36,8 +37,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 	return err
 }
 
-// runLedger opens what the ledger depends on, then serves it.
+// runLedger opens what the ledger depends on, then serves it. The data
+// directory's lock comes first: nothing is opened in a directory that
+// another process owns (O1).
 func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, log *slog.Logger) error {
+	unlock, err := lockData(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	cat, err := loadCatalog(cfg.catalogFile)
 	if err != nil {
 		return err
@@ -61,6 +69,22 @@ func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, lo
 		return err
 	}
 	return serveLedger(ctx, cfg, store, snapshots, cat, authn, log)
+}
+
+// lockData takes the lock of the data directory when ledgerd uses it: for
+// the embedded NATS store or the default principals file. Two processes
+// on one embedded store lose acknowledged events, so a second ledgerd on
+// the directory fails here, naming it and its owner's pid.
+func lockData(cfg config, log *slog.Logger) (func(), error) {
+	if cfg.nats.url != "" && cfg.authFile != "" {
+		return func() {}, nil // --data is not used
+	}
+	lock, err := dirlock.Acquire(cfg.data)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("data directory locked", "data", cfg.data, "lock", filepath.Join(cfg.data, dirlock.FileName))
+	return func() { _ = lock.Release() }, nil
 }
 
 // openSnapshots opens the bucket of tenants' snapshots on the ledger's NATS,
@@ -99,17 +123,19 @@ func loadCatalog(path string) (*catalog.Catalog, error) {
 }
 
 // loadAuth reads the principals file; with none given, it uses (and on the
-// first run creates) <data>/principals.json holding an admin token.
+// first run creates) <data>/principals.json holding an admin token. It logs
+// where the file is, never a token.
 func loadAuth(cfg config, log *slog.Logger) (*auth.Authenticator, error) {
 	path := cfg.authFile
 	if path == "" {
 		path = filepath.Join(cfg.data, "principals.json")
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			token, err := auth.CreateDefault(path)
-			if err != nil {
+			if _, err := auth.CreateDefault(path); err != nil {
 				return nil, fmt.Errorf("creating %s: %w", path, err)
 			}
-			log.Info("created an auth file with a Global Administrator of tenant \"default\"", "file", path, "token", token)
+			// The token is a secret: logs are copied and kept where the
+			// file (mode 0600) is not, so the log says where it is.
+			log.Info("created an auth file with a Global Administrator of tenant \"default\"; its token is in the file", "file", path)
 		}
 	}
 	a, err := auth.Load(path)

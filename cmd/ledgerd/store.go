@@ -107,6 +107,16 @@ func (s *forwardingStore) Close() error {
 	return s.Store.Close()
 }
 
+// redactURLs hides the user and password of each URL of a comma-separated
+// list, as --nats-url takes, for logs and errors.
+func redactURLs(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, u := range parts {
+		parts[i] = redact(u)
+	}
+	return strings.Join(parts, ",")
+}
+
 // redact hides the user and password of a connection string, for logs.
 func redact(conn string) string {
 	scheme, rest, ok := strings.Cut(conn, "://")

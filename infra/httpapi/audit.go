@@ -90,13 +90,23 @@ func (a *auditAPI) endExport(w http.ResponseWriter, r *http.Request, tenant stri
 		w.Header().Del("Trailer")
 		a.replayError(w, r, tenant, err)
 	case err != nil:
-		w.Header().Set(audit.TrailerExportError, err.Error())
+		w.Header().Set(audit.TrailerExportError, exportErrorText(err))
 		log.Warn("audit export cut short", "err", err)
 	default:
 		w.Header().Set(audit.TrailerEventCount, strconv.Itoa(enc.Count()))
 		w.Header().Set(audit.TrailerHead, enc.Head())
 		log.Info("audit export")
 	}
+}
+
+// exportErrorText is what the trailer of an export cut short says: a
+// stable sentence; the error itself, which may name the store's files and
+// addresses, goes to the log.
+func exportErrorText(err error) string {
+	if errors.Is(err, events.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+		return "the event store did not answer in time; export again"
+	}
+	return "internal error"
 }
 
 // startWriter notes whether anything was written, after which the status
@@ -129,7 +139,7 @@ func (a *auditAPI) state(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.s.log.Info("audit state", "tenant", tenant, "asOf", asOf, "sequence", st.Sequence)
-	writeJSON(w, http.StatusOK, st)
+	a.s.writeJSON(w, http.StatusOK, st)
 }
 
 // history answers the history of the one subject the query names, within
@@ -155,7 +165,7 @@ func (a *auditAPI) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.s.log.Info("audit history", "tenant", tenant, "subject", subject.Kind+":"+subject.ID, "entries", len(entries))
-	writeJSON(w, http.StatusOK, map[string]any{"tenant": tenant, "subject": subject, "entries": entries})
+	a.s.writeJSON(w, http.StatusOK, map[string]any{"tenant": tenant, "subject": subject, "entries": entries})
 }
 
 // report answers a compliance report over ?from=&to= (default: the last

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -106,8 +107,18 @@ func TestExportCutShortSaysSoInATrailer(t *testing.T) {
 	resp, body := a.get(t, readerToken, "/v1/tenants/contoso/events")
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "the status went out with the first lines")
 	assert.Greater(t, bytes.Count(body, []byte("\n")), 1000)
-	assert.Equal(t, "the disk is on fire", resp.Trailer.Get(audit.TrailerExportError))
+	assert.Equal(t, "internal error", resp.Trailer.Get(audit.TrailerExportError), "the cause is logged, not sent")
 	assert.Empty(t, resp.Trailer.Get(audit.TrailerEventCount))
+}
+
+func TestExportCutShortByTheStoreSaysUnavailableInATrailer(t *testing.T) {
+	a := newAuditServer(t, func(s *audittest.MemStore) events.Store {
+		return &audittest.FlakyStore{MemStore: s, Repeat: 30, Err: fmt.Errorf("%w: nats: timeout waiting for 10.0.0.7:4222", events.ErrUnavailable)}
+	})
+	resp, body := a.get(t, readerToken, "/v1/tenants/contoso/events")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the status went out with the first lines")
+	assert.Greater(t, bytes.Count(body, []byte("\n")), 1000)
+	assert.Equal(t, "the event store did not answer in time; export again", resp.Trailer.Get(audit.TrailerExportError))
 }
 
 func TestExportFailingAtOnceIsAProblem(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 
 	"github.com/licensing-ledger/ledger/domain"
@@ -36,7 +38,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	c, err := decodeCommand(w, r)
+	c, err := s.decodeCommand(w, r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -55,7 +57,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request) {
 
 // decodeCommand reads the command named in the path from the body, in the
 // protobuf JSON mapping; unknown fields and wrong types are refused.
-func decodeCommand(w http.ResponseWriter, r *http.Request) (ledger.Command, error) {
+func (s *Server) decodeCommand(w http.ResponseWriter, r *http.Request) (ledger.Command, error) {
 	tenant, name := r.PathValue("tenant"), r.PathValue("command")
 	if err := domain.CheckTenantID(tenant); err != nil {
 		return ledger.Command{}, err
@@ -78,16 +80,32 @@ func decodeCommand(w http.ResponseWriter, r *http.Request) (ledger.Command, erro
 	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	*b = body.Bytes()
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return ledger.Command{}, domain.Errorf(domain.CodePayloadTooLarge, "the body is larger than %d bytes", MaxBodyBytes)
-		}
-		return ledger.Command{}, domain.Errorf(domain.CodeValidationFailed, "reading the body: %v", err)
+		return ledger.Command{}, s.bodyError(r, err)
 	}
 	if err := DecodeCommand(body.Bytes(), msg); err != nil {
 		return ledger.Command{}, err
 	}
 	return ledger.Command{Tenant: tenant, Message: msg, ID: key, CorrelationID: corr}, nil
+}
+
+// bodyError turns a failure to read a command body into a refusal with a
+// stable detail. The error itself names socket addresses and the server's
+// internals: it is logged, never sent.
+func (s *Server) bodyError(r *http.Request, err error) error {
+	var tooBig *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooBig):
+		return domain.Errorf(domain.CodePayloadTooLarge, "the body is larger than %d bytes", MaxBodyBytes)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		s.log.Warn("a request body did not arrive in time", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+		return domain.Errorf(domain.CodeValidationFailed, "the request body did not arrive in time: send it whole, at once")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		s.log.Warn("a request body ended early", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+		return domain.Errorf(domain.CodeValidationFailed, "the request body ended before its declared length (Content-Length or chunks)")
+	}
+	s.log.Warn("a request body could not be read", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "err", err)
+	return domain.Errorf(domain.CodeValidationFailed, "the request body could not be read")
 }
 
 // EncodeCommand appends the body of a command as DecodeCommand reads it:

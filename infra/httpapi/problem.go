@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/licensing-ledger/ledger/domain"
@@ -68,13 +69,15 @@ func writeError(w http.ResponseWriter, err error) {
 // first into a pooled buffer (by hand for the answers that can, see
 // answerAppender) so that the answer goes out with its Content-Length in
 // one write rather than in chunks, and a value that fails to encode is a
-// 500 problem rather than a 200 with a truncated body.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// 500 problem rather than a 200 with a truncated body; the encoding error
+// is logged, not sent.
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	b := getBuf()
 	defer putBuf(b)
 	out, err := encodeAnswer((*b)[:0], v)
 	if err != nil {
-		writeError(w, domain.Errorf(domain.CodeInternal, "internal error: encoding the answer: %v", err))
+		s.log.Error("encoding an answer failed", "type", fmt.Sprintf("%T", v), "err", err)
+		writeError(w, domain.Errorf(domain.CodeInternal, "internal error: the answer could not be encoded"))
 		return
 	}
 	*b = out

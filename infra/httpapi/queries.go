@@ -41,7 +41,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, name, subjectUser
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, body)
+	s.writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) listLicenses(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -67,7 +68,29 @@ func New(c Config) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, domain.Errorf(domain.CodeNotFound, "no route for %s %s; see docs/API.md", r.Method, r.URL.Path))
 	})
-	return s.recover(s.requireToken(mux))
+	return s.recover(s.requireToken(refuseUncleanPaths(mux)))
+}
+
+// refuseUncleanPaths answers 404 for a path that is not in its clean form:
+// a "." or ".." segment (sent as is or percent-encoded), an empty segment
+// ("//"), a trailing slash. ServeMux would clean such a path and redirect
+// the client (307) to another route than the one it asked for, so that
+// POST .../commands/../../../etc/passwd went to /v1/etc/passwd. It comes
+// after requireToken: a caller without a valid token learns only that.
+func refuseUncleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isClean(r.URL.Path) || !isClean(r.URL.EscapedPath()) {
+			writeError(w, domain.Errorf(domain.CodeNotFound, "the path is not in its clean form (no '.' or '..' segments, no '//', no trailing '/'); see docs/API.md"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isClean reports whether p is an absolute path that path.Clean leaves
+// as it is.
+func isClean(p string) bool {
+	return strings.HasPrefix(p, "/") && path.Clean(p) == p
 }
 
 // recover turns a panic into a 500 problem and logs it: no panic reaches a user.
@@ -146,5 +169,5 @@ func (s *Server) principalOf(token string) (domain.Principal, bool) {
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "position": s.projector.Position()})
+	s.writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "position": s.projector.Position()})
 }
