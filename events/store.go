@@ -58,6 +58,13 @@ var ErrConflict = errors.New("events: the tenant's stream has moved past the exp
 // same records is safe, because stores deduplicate on record IDs.
 var ErrUnavailable = errors.New("events: the event store is unavailable")
 
+// ErrWritesRefused is the failure of an append that the store did not send
+// because it knows that it cannot write now (its disk is full, its server
+// stopped writing): nothing was stored, and a retry now would fail the same
+// way. It comes wrapped with ErrUnavailable: the store writes again once
+// the cause is gone.
+var ErrWritesRefused = errors.New("events: the event store refuses writes")
+
 // Store is the port every event store implements. A tenant's events form one
 // ordered stream; every tenant's events together form one global order that
 // projections follow. The conformance suite in events/storetest defines the
