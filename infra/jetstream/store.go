@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -60,9 +61,15 @@ type Store struct {
 	watch  *connWatch      // ends the appends in flight when the connection drops
 	life   context.Context // ends on Close
 	end    context.CancelFunc
+	// refused is why the server cannot write now, if it cannot (see
+	// RefuseWrites).
+	refused atomic.Pointer[error]
 }
 
-var _ events.Store = (*Store)(nil)
+var (
+	_ events.Store  = (*Store)(nil)
+	_ events.Pinger = (*Store)(nil)
+)
 
 // Open returns a store over nc, creating or updating the LEDGER_LOG stream.
 // The caller keeps ownership of nc: Close leaves it open, so that one
@@ -100,6 +107,9 @@ func (s *Store) Close() error {
 func (s *Store) Append(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
 	if err := s.checkOpen(); err != nil {
 		return events.Cursor{}, err
+	}
+	if reason := s.refusal(); reason != nil {
+		return events.Cursor{}, writesRefused(reason)
 	}
 	if err := validateAppend(tenant, expected, recs); err != nil {
 		return events.Cursor{}, err
@@ -248,6 +258,9 @@ func (s *Store) send(ctx context.Context, cancel context.CancelFunc, msg *nats.M
 	if err != nil {
 		if conn.Err() != nil && errors.Is(err, context.Canceled) {
 			err = errConnectionLost // canceled by the drop
+			if reason := s.refusal(); reason != nil {
+				err = fmt.Errorf("jetstream: the server stopped writing before it answered (%v)", reason)
+			}
 		}
 		return pubResponse{}, classify("append", err)
 	}
@@ -322,6 +335,50 @@ func (s *Store) alreadyStored(ctx context.Context, tenant string, expected event
 		return events.Cursor{}, false, nil
 	}
 	return stored[len(stored)-1].Cursor(), true, nil
+}
+
+// RefuseWrites tells the store that its server cannot write now, and why
+// (nil: it can again). A file store that fails a write answers no publish
+// until JetStream restarts (see Watchdog): meanwhile Append fails at once,
+// sending nothing (events.ErrWritesRefused), the appends waiting for an
+// answer stop waiting (their outcome is unknown), and Ping says why.
+func (s *Store) RefuseWrites(reason error) {
+	if reason == nil {
+		s.refused.Store(nil)
+		return
+	}
+	s.refused.Store(&reason)
+	s.watch.interrupt()
+}
+
+// refusal returns why the server cannot write, or nil.
+func (s *Store) refusal() error {
+	if p := s.refused.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// writesRefused is Append's error while the server cannot write.
+func writesRefused(reason error) error {
+	return fmt.Errorf("%w: %w: %w", events.ErrUnavailable, events.ErrWritesRefused, reason)
+}
+
+// Ping tells whether the store takes appends now (see events.Pinger): the
+// connection to NATS is up, the server has not stopped writing, and the
+// commit log's stream answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("%w: not connected to NATS (%s)", events.ErrUnavailable, s.nc.Status())
+	}
+	if reason := s.refusal(); reason != nil {
+		return writesRefused(reason)
+	}
+	_, err := s.Head(ctx)
+	return err
 }
 
 // checkOpen refuses calls after Close.
