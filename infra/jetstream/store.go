@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -64,6 +65,11 @@ type Store struct {
 	// refused is why the server cannot write now, if it cannot (see
 	// RefuseWrites).
 	refused atomic.Pointer[error]
+	// restarts ends when JetStream comes back from a refusal, restarted,
+	// which ends the subscriptions: their consumers went with it.
+	restartMu sync.Mutex
+	restarts  context.Context
+	restarted context.CancelFunc
 }
 
 var (
@@ -86,7 +92,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (*Store, error) 
 		return nil, err
 	}
 	life, end := context.WithCancel(context.Background())
-	return &Store{nc: nc, stream: stream, watch: watchConn(nc), life: life, end: end}, nil
+	s := &Store{nc: nc, stream: stream, watch: watchConn(nc), life: life, end: end}
+	s.restarts, s.restarted = context.WithCancel(context.Background())
+	return s, nil
 }
 
 // Close ends the store's subscriptions and refuses further calls. It does not
@@ -342,13 +350,38 @@ func (s *Store) alreadyStored(ctx context.Context, tenant string, expected event
 // until JetStream restarts (see Watchdog): meanwhile Append fails at once,
 // sending nothing (events.ErrWritesRefused), the appends waiting for an
 // answer stop waiting (their outcome is unknown), and Ping says why.
+//
+// When it can write again, it was restarted (see Watchdog), and the
+// consumers of the subscriptions with it: they end, with an error wrapping
+// events.ErrUnavailable, and their callers subscribe again.
 func (s *Store) RefuseWrites(reason error) {
 	if reason == nil {
-		s.refused.Store(nil)
+		if s.refused.Swap(nil) != nil {
+			s.endSubscriptions()
+		}
 		return
 	}
 	s.refused.Store(&reason)
 	s.watch.interrupt()
+}
+
+// errRestarted ends the subscriptions whose consumers a restart of
+// JetStream removed.
+var errRestarted = fmt.Errorf("%w: JetStream restarted, and the subscription's consumer with it", events.ErrUnavailable)
+
+// endSubscriptions ends the subscriptions open now.
+func (s *Store) endSubscriptions() {
+	s.restartMu.Lock()
+	defer s.restartMu.Unlock()
+	s.restarted()
+	s.restarts, s.restarted = context.WithCancel(context.Background())
+}
+
+// restartsNow returns a context that ends at the next restart of JetStream.
+func (s *Store) restartsNow() context.Context {
+	s.restartMu.Lock()
+	defer s.restartMu.Unlock()
+	return s.restarts
 }
 
 // refusal returns why the server cannot write, or nil.

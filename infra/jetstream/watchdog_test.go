@@ -22,7 +22,8 @@ import (
 // answered by the server, and every later one neither, until the watchdog
 // sees the write error; the store then refuses appends at once and Ping
 // says so. Once space is freed, the watchdog restarts JetStream and the
-// store takes appends again, every acknowledged one still there.
+// store takes appends again, every acknowledged one still there, and the
+// subscriptions end, to be started again on consumers that exist.
 func TestTheWatchdogBringsJetStreamBackAfterAFullDisk(t *testing.T) {
 	dir := mountSmallDisk(t)
 	env := startEnvWith(t, jetstream.EmbeddedConfig{StoreDir: dir}, jetstream.StreamConfig{})
@@ -49,6 +50,9 @@ func TestTheWatchdogBringsJetStreamBackAfterAFullDisk(t *testing.T) {
 	}
 	require.NoError(t, env.store.Ping(ctx))
 
+	subscribed := make(chan error, 1)
+	go func() { subscribed <- env.store.Subscribe(ctx, 0, func(events.Record) error { return nil }) }()
+
 	filler := fill(t, dir)
 	var err error
 	for i := 0; i < 50 && err == nil; i++ {
@@ -69,6 +73,12 @@ func TestTheWatchdogBringsJetStreamBackAfterAFullDisk(t *testing.T) {
 	require.Eventually(t, func() bool { return add(100) == nil }, 10*time.Second, 50*time.Millisecond, "appends are taken again")
 	t.Logf("appends taken again %s after the space was freed", time.Since(freed).Round(time.Millisecond))
 	require.NoError(t, env.store.Ping(ctx))
+	select {
+	case err := <-subscribed:
+		require.ErrorIs(t, err, events.ErrUnavailable, "a subscription ends with the consumer the restart removed")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the subscription outlived its consumer")
+	}
 	require.Equal(t, recordIDs(acked), recordIDs(env.read(t, "acme")), "every acknowledged append is kept")
 }
 
