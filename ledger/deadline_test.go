@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,4 +89,47 @@ func TestACommandTimeOutBoundsEveryCommand(t *testing.T) {
 	assert.Less(t, time.Since(start), 2*time.Second)
 	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "%v", err)
 	assert.ErrorContains(t, err, "may have been applied")
+}
+
+// refusingStore loses the answer of its first append, as a server that
+// stopped writing does, then refuses every append without sending it.
+type refusingStore struct {
+	*audittest.MemStore
+	armed bool
+	tries int
+}
+
+func (s *refusingStore) Append(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
+	if !s.armed {
+		return s.MemStore.Append(ctx, tenant, expected, recs)
+	}
+	s.tries++
+	if s.tries == 1 {
+		return events.Cursor{}, fmt.Errorf("%w: the server stopped writing before it answered", events.ErrUnavailable)
+	}
+	return events.Cursor{}, fmt.Errorf("%w: %w: disk full", events.ErrUnavailable, events.ErrWritesRefused)
+}
+
+// TestAnAppendLostThenRefusedMayHaveBeenApplied: the retry of an append
+// whose answer was lost is refused unsent; the first try may still have
+// been stored, so the answer says so. A command refused unsent from its
+// first try was not applied, and is not tried again.
+func TestAnAppendLostThenRefusedMayHaveBeenApplied(t *testing.T) {
+	store := &refusingStore{MemStore: audittest.NewMemStore()}
+	svc := ledger.New(store, ledger.Options{})
+	exec := func(id string) error {
+		_, err := svc.Execute(context.Background(), ledger.Command{Tenant: "contoso", Principal: admin, Message: &ledgerv1.RegisterUser{UserId: id, UsageLocation: "US"}})
+		return err
+	}
+	require.NoError(t, exec("u0"))
+	store.armed = true
+	err := exec("u1")
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "%v", err)
+	assert.ErrorContains(t, err, "may have been applied")
+	assert.Equal(t, 2, store.tries, "a refusal is not tried again")
+
+	err = exec("u2")
+	assert.ErrorContains(t, err, "not applied")
+	assert.NotContains(t, err.Error(), "may have been applied")
+	assert.Equal(t, 3, store.tries)
 }

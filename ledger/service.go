@@ -295,6 +295,7 @@ const appendTries = 3
 // It counts its tries in t.
 func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Record, t *timing) error {
 	var err error
+	unknown := false // a try may have stored the records
 	retry := appendRetry
 	for try := 1; ; try++ {
 		var cur events.Cursor
@@ -307,11 +308,12 @@ func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Reco
 			return nil
 		}
 		t.appendErr = err
+		unknown = unknown || mayBeStored(err)
 		if !errors.Is(err, events.ErrUnavailable) || errors.Is(err, events.ErrWritesRefused) || try == appendTries || !backoff.Sleep(ctx, retry.Next(false)) {
 			break
 		}
 	}
-	if mayBeStored(err) {
+	if unknown && !errors.Is(err, events.ErrConflict) {
 		agg.setLoaded(false)
 		return outcomeUnknown{err}
 	}
