@@ -89,7 +89,7 @@ func (w *Watchdog) check(notify func(error)) {
 // writeFault returns why JetStream cannot write, from the server's own
 // health check, or nil. Other health problems are not the watchdog's.
 func (w *Watchdog) writeFault() error {
-	h := w.ns.Healthz(&server.HealthzOptions{})
+	h := w.ns.Healthz(&server.HealthzOptions{Details: true}) // every problem, not the first
 	if h.StatusCode == 200 {
 		return nil
 	}

@@ -126,3 +126,27 @@ func fill(t *testing.T, dir string) string {
 		}
 	}
 }
+
+// TestTheWatchdogEnablesAJetStreamTheServerDisabled: the server disables
+// JetStream by itself on some write failures (a permission refused); the
+// watchdog starts it again on the same store.
+func TestTheWatchdogEnablesAJetStreamTheServerDisabled(t *testing.T) {
+	dir := t.TempDir()
+	env := startEnvWith(t, jetstream.EmbeddedConfig{StoreDir: dir}, jetstream.StreamConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cur := env.append(t, "acme", events.Cursor{}, testRecords("acme", events.Cursor{}, 2))
+	dog := jetstream.NewWatchdog(env.ns, jetstream.EmbeddedConfig{StoreDir: dir, Logger: quietLogger()})
+	go dog.Run(ctx, 50*time.Millisecond, env.store.RefuseWrites)
+
+	require.NoError(t, env.ns.ShutdownJetStream())
+	recs := testRecords("acme", cur, 1) // the same records at each try: a retry of a stored append succeeds
+	require.Eventually(t, func() bool {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := env.store.Append(actx, "acme", cur, recs)
+		return err == nil
+	}, 10*time.Second, 50*time.Millisecond, "JetStream is back")
+	require.True(t, env.ns.JetStreamEnabled())
+	require.Len(t, env.read(t, "acme"), 3)
+}
