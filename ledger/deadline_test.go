@@ -133,3 +133,32 @@ func TestAnAppendLostThenRefusedMayHaveBeenApplied(t *testing.T) {
 	assert.NotContains(t, err.Error(), "may have been applied")
 	assert.Equal(t, 3, store.tries)
 }
+
+// deafReads is a store whose reads, once armed, wait until their context
+// ends, as over a connection to a NATS that is gone.
+type deafReads struct {
+	*audittest.MemStore
+	armed bool
+}
+
+func (s *deafReads) Read(ctx context.Context, tenant string, after events.Cursor, fn func(events.Record) error) error {
+	if !s.armed {
+		return s.MemStore.Read(ctx, tenant, after, fn)
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestAQueryHoldsItsTenantNoLongerThanTheBound: a query's authorization
+// that must read the tenant, under its lock, gives up at
+// Options.CommandTimeout too, so that it cannot hold the tenant's commands
+// longer.
+func TestAQueryHoldsItsTenantNoLongerThanTheBound(t *testing.T) {
+	store := &deafReads{MemStore: audittest.NewMemStore()}
+	svc := ledger.New(store, ledger.Options{CommandTimeout: 300 * time.Millisecond})
+	store.armed = true
+	start := time.Now()
+	err := svc.Authorize(context.Background(), "contoso", admin, domain.QueryLicenses, "")
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err), "%v", err)
+}

@@ -72,7 +72,8 @@ type Options struct {
 	// CommandTimeout bounds how long a command may take, waiting for its
 	// tenant's earlier commands included, when its context has no earlier
 	// deadline: a store that does not answer then costs each command that
-	// long at most, and holds no tenant longer. Zero means
+	// long at most, and holds no tenant longer (nor does a query's
+	// authorization that reads the tenant under its lock). Zero means
 	// DefaultCommandTimeout; a negative duration sets no bound.
 	CommandTimeout time.Duration
 }
@@ -146,11 +147,8 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 	if err := domain.CheckTenantID(c.Tenant); err != nil {
 		return Result{}, err
 	}
-	if s.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.timeout)
-		defer cancel()
-	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	if c.ID == "" {
 		c.ID = events.NewULID()
 	}
@@ -161,6 +159,15 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 	res, err := s.execute(ctx, c, &t)
 	t.logIfSlow(s.log, s.slowCommand, c, err)
 	return res, err
+}
+
+// bounded returns ctx bounded by Options.CommandTimeout: whoever takes a
+// tenant's lock holds it no longer than that.
+func (s *Service) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // execute runs the command under the tenant's lock, deciding it again
@@ -457,6 +464,8 @@ func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Princip
 	// Not loaded, or refused on what this process knew: read the tenant's
 	// newest events first, since another process may have granted the
 	// access (a delegation, a new user).
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	if err := agg.mu.lock(ctx); err != nil {
 		return s.boundaryError(err)
 	}
