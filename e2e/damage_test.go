@@ -25,7 +25,7 @@ import (
 // history has a gap. The damage is found once and logged once; the
 // tenant's commands and views are refused at once with the code Damaged
 // naming the first missing event, without reading the history again;
-// other tenants work; the tenant's auditor exports every event that is
+// /readyz names it; other tenants work; the tenant's auditor exports every event that is
 // stored, with the damage in a trailer, and ledgerctl verify names it.
 func TestDamagedHistory(t *testing.T) {
 	l := startAuditLedgerd(t)
@@ -49,6 +49,8 @@ func TestDamagedHistory(t *testing.T) {
 		assert.Equal(t, "Damaged", v.Code(), "%s", v.Raw)
 	}
 	assert.Equal(t, 1, strings.Count(l.log(), "history is damaged"), "found and logged once, not replayed per request:\n%s", l.log())
+	requireNotReady(t, l, "history", "contoso at event 3", 5*time.Second)
+	assert.Equal(t, http.StatusOK, l.get(t, "", "/healthz").Status, "alive all the same")
 	other := l.command(t, otherAdminTk, otherTenant, "RegisterUser", `{"userId":"still-fine","usageLocation":"US"}`)
 	assert.Equal(t, http.StatusOK, other.Status, "other tenants keep working: %s", other.Raw)
 

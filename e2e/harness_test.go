@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,6 +82,7 @@ type ledgerd struct {
 	exited   chan struct{}
 	httpAddr string
 	natsAddr string
+	bin      string // the binary; ledgerdBin when empty
 }
 
 // startLedgerd starts ledgerd on a new data directory and free ports.
@@ -101,7 +103,7 @@ func (l *ledgerd) start() {
 	l.logPath = filepath.Join(l.data, fmt.Sprintf("ledgerd-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(l.logPath)
 	require.NoError(l.t, err)
-	l.cmd = exec.Command(ledgerdBin, l.args...)
+	l.cmd = exec.Command(cmp.Or(l.bin, ledgerdBin), l.args...)
 	l.cmd.Stdout, l.cmd.Stderr = logf, logf
 	require.NoError(l.t, l.cmd.Start())
 	l.exited = make(chan struct{})

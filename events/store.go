@@ -58,6 +58,31 @@ var ErrConflict = errors.New("events: the tenant's stream has moved past the exp
 // same records is safe, because stores deduplicate on record IDs.
 var ErrUnavailable = errors.New("events: the event store is unavailable")
 
+// ErrWritesRefused is the failure of an append that the store did not send
+// because it knows that it cannot write now (its disk is full, its server
+// stopped writing): nothing was stored, and a retry now would fail the same
+// way. It comes wrapped with ErrUnavailable: the store writes again once
+// the cause is gone.
+var ErrWritesRefused = errors.New("events: the event store refuses writes")
+
+// Pinger is implemented by stores that can tell, cheaply, whether they
+// take appends now: readiness probes ask it often. Ping returns nil when
+// they do, an error wrapping ErrWritesRefused when the store answers but
+// cannot write, and one wrapping ErrUnavailable when it cannot be reached.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Ping asks the store whether it takes appends: through its Pinger, or by
+// reading its head for a store that has none.
+func Ping(ctx context.Context, s Store) error {
+	if p, ok := s.(Pinger); ok {
+		return p.Ping(ctx)
+	}
+	_, err := s.Head(ctx)
+	return err
+}
+
 // Store is the port every event store implements. A tenant's events form one
 // ordered stream; every tenant's events together form one global order that
 // projections follow. The conformance suite in events/storetest defines the

@@ -17,12 +17,13 @@ import (
 // idempotent retries (L5).
 //
 // mu serializes the tenant's commands and loads; it is held while a command
-// is decided and appended, a store round trip. view lets queries read the
+// is decided and appended, a store round trip, and a command waits for it
+// no longer than its context allows. view lets queries read the
 // state, the cursor and loaded without waiting for that round trip: whoever
 // changes them holds mu and view both, and holds view only while changing
 // them.
 type aggregate struct {
-	mu     sync.Mutex
+	mu     tenantLock
 	view   sync.RWMutex
 	state  *domain.State
 	cursor events.Cursor
@@ -46,8 +47,36 @@ type aggregate struct {
 }
 
 func newAggregate(tenant string) *aggregate {
-	return &aggregate{state: domain.NewState(tenant)}
+	return &aggregate{state: domain.NewState(tenant), mu: make(tenantLock, 1)}
 }
+
+// tenantLock is a mutex whose waiters give up when their context ends:
+// the commands queued behind one that waits for a store that does not
+// answer must answer by their deadline, not by its.
+type tenantLock chan struct{}
+
+// lock waits for the lock until ctx ends, and returns ctx's error then.
+func (l tenantLock) lock(ctx context.Context) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// tryLock takes the lock if it is free.
+func (l tenantLock) tryLock() bool {
+	select {
+	case l <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// unlock releases the lock.
+func (l tenantLock) unlock() { <-l }
 
 // catchUp applies the events appended to the tenant's stream since the
 // aggregate last looked, by this process or another one.

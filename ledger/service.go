@@ -35,6 +35,7 @@ type Service struct {
 	snapshotEvery int
 	committed     func([]*ledgerv1.Event)
 	slowCommand   time.Duration
+	timeout       time.Duration
 
 	mu      sync.Mutex
 	tenants map[string]*aggregate
@@ -68,7 +69,19 @@ type Options struct {
 	// seconds then explains itself in the log. Zero means
 	// DefaultSlowCommand; a negative duration never warns.
 	SlowCommand time.Duration
+	// CommandTimeout bounds how long a command may take, waiting for its
+	// tenant's earlier commands included, when its context has no earlier
+	// deadline: a store that does not answer then costs each command that
+	// long at most, and holds no tenant longer (nor does a query's
+	// authorization that reads the tenant under its lock). Zero means
+	// DefaultCommandTimeout; a negative duration sets no bound.
+	CommandTimeout time.Duration
 }
+
+// DefaultCommandTimeout is how long a command may take by default: a
+// command normally takes milliseconds, and a client told Unavailable
+// retries with the same Idempotency-Key.
+const DefaultCommandTimeout = 5 * time.Second
 
 // New returns a Service over the store.
 func New(store events.Store, o Options) *Service {
@@ -87,9 +100,12 @@ func New(store events.Store, o Options) *Service {
 	if o.SlowCommand == 0 {
 		o.SlowCommand = DefaultSlowCommand
 	}
+	if o.CommandTimeout == 0 {
+		o.CommandTimeout = DefaultCommandTimeout
+	}
 	return &Service{
 		store: store, catalog: o.Catalog, writer: events.NewULID(), now: o.Now, log: o.Logger, tenants: map[string]*aggregate{}, damaged: map[string]Damage{},
-		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, committed: o.Committed, slowCommand: o.SlowCommand,
+		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, committed: o.Committed, slowCommand: o.SlowCommand, timeout: o.CommandTimeout,
 	}
 }
 
@@ -124,11 +140,15 @@ const maxAttempts = 8
 
 // Execute decides the command and appends its events. It returns a
 // *domain.Error for refusals; nothing is appended then. A command slower
-// than Options.SlowCommand is logged with where its time went.
+// than Options.SlowCommand is logged with where its time went; one that
+// reaches Options.CommandTimeout is answered Unavailable, saying whether it
+// may have been applied.
 func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 	if err := domain.CheckTenantID(c.Tenant); err != nil {
 		return Result{}, err
 	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	if c.ID == "" {
 		c.ID = events.NewULID()
 	}
@@ -141,14 +161,26 @@ func (s *Service) Execute(ctx context.Context, c Command) (Result, error) {
 	return res, err
 }
 
+// bounded returns ctx bounded by Options.CommandTimeout: whoever takes a
+// tenant's lock holds it no longer than that.
+func (s *Service) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
 // execute runs the command under the tenant's lock, deciding it again
 // after a lost race, and records where its time goes in t.
 func (s *Service) execute(ctx context.Context, c Command, t *timing) (Result, error) {
 	agg := s.aggregate(c.Tenant)
 	defer s.release(c.Tenant, agg)
-	agg.mu.Lock()
-	defer agg.mu.Unlock()
+	err := agg.mu.lock(ctx)
 	t.lap(&t.lock)
+	if err != nil {
+		return Result{}, lockTimeout(t.lock, err)
+	}
+	defer agg.mu.unlock()
 	fresh := !agg.loaded // this call reads the store before deciding
 	for attempt := 1; ; attempt++ {
 		res, err := s.attempt(ctx, agg, c, t)
@@ -272,6 +304,7 @@ const appendTries = 3
 // It counts its tries in t.
 func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Record, t *timing) error {
 	var err error
+	unknown := false // a try may have stored the records
 	retry := appendRetry
 	for try := 1; ; try++ {
 		var cur events.Cursor
@@ -284,14 +317,40 @@ func (s *Service) append(ctx context.Context, agg *aggregate, recs []events.Reco
 			return nil
 		}
 		t.appendErr = err
-		if !errors.Is(err, events.ErrUnavailable) || try == appendTries || !backoff.Sleep(ctx, retry.Next(false)) {
+		unknown = unknown || mayBeStored(err)
+		if !errors.Is(err, events.ErrUnavailable) || errors.Is(err, events.ErrWritesRefused) || try == appendTries || !backoff.Sleep(ctx, retry.Next(false)) {
 			break
 		}
 	}
-	if errors.Is(err, events.ErrUnavailable) {
+	if unknown && !errors.Is(err, events.ErrConflict) {
 		agg.setLoaded(false)
+		return outcomeUnknown{err}
 	}
 	return err
+}
+
+// mayBeStored reports whether an append that failed so may have been
+// stored all the same: its answer was lost, or the caller stopped waiting
+// for it. A store that refused to send it (ErrWritesRefused) stored
+// nothing.
+func mayBeStored(err error) bool {
+	lost := errors.Is(err, events.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+	return lost && !errors.Is(err, events.ErrWritesRefused)
+}
+
+// outcomeUnknown is the error of an append that may have been stored,
+// which the answer says: the client must send the command again with the
+// same Idempotency-Key to learn what happened.
+type outcomeUnknown struct{ err error }
+
+func (e outcomeUnknown) Error() string { return e.err.Error() }
+func (e outcomeUnknown) Unwrap() error { return e.err }
+
+// lockTimeout answers a command that gave up waiting for its tenant's
+// earlier commands: it did nothing.
+func lockTimeout(waited time.Duration, err error) error {
+	return domain.Errorf(domain.CodeUnavailable, "the command was not applied: it waited %s for the tenant's earlier commands, which the event store is slow to answer (%v); send it again with the same Idempotency-Key",
+		waited.Round(time.Millisecond), err)
 }
 
 // replay answers a command applied before with the events it appended.
@@ -401,10 +460,10 @@ func (s *Service) release(tenant string, a *aggregate) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tenants[tenant] != a || !a.mu.TryLock() {
+	if s.tenants[tenant] != a || !a.mu.tryLock() {
 		return
 	}
-	defer a.mu.Unlock()
+	defer a.mu.unlock()
 	if a.sequence() == 0 && a.damage == nil {
 		delete(s.tenants, tenant)
 	}
@@ -425,8 +484,12 @@ func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Princip
 	// Not loaded, or refused on what this process knew: read the tenant's
 	// newest events first, since another process may have granted the
 	// access (a delegation, a new user).
-	agg.mu.Lock()
-	defer agg.mu.Unlock()
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
+	if err := agg.mu.lock(ctx); err != nil {
+		return s.boundaryError(err)
+	}
+	defer agg.mu.unlock()
 	if _, err := s.refresh(ctx, agg); err != nil {
 		return s.boundaryError(err)
 	}
@@ -456,12 +519,16 @@ func (s *Service) boundaryError(err error) error {
 		return nil // without allocating de
 	}
 	var de *domain.Error
+	var unknown outcomeUnknown
 	switch {
 	case errors.As(err, &de):
 		return err
+	case errors.As(err, &unknown):
+		s.log.Warn("the event store did not confirm an append", "err", err)
+		return domain.Errorf(domain.CodeUnavailable, "the event store did not confirm the append in time, so the command may have been applied; send it again with the same Idempotency-Key, which applies it at most once and answers what it did")
 	case errors.Is(err, events.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn("the event store did not answer", "err", err)
-		return domain.Errorf(domain.CodeUnavailable, "the event store did not answer in time; send the command again with the same Idempotency-Key")
+		return domain.Errorf(domain.CodeUnavailable, "the command was not applied: the event store could not be reached in time; send it again with the same Idempotency-Key")
 	}
 	s.log.Error("command failed", "err", err)
 	return domain.Errorf(domain.CodeInternal, "internal error")

@@ -198,13 +198,15 @@ func (s *Service) Snapshot(ctx context.Context, tenant string) error {
 		return errors.New("ledger: no snapshot store configured")
 	}
 	a := s.aggregate(tenant)
-	a.mu.Lock()
+	if err := a.mu.lock(ctx); err != nil {
+		return err
+	}
 	if err := s.load(ctx, a); err != nil {
-		a.mu.Unlock()
+		a.mu.unlock()
 		return err
 	}
 	snap, err := a.snapshot()
-	a.mu.Unlock()
+	a.mu.unlock()
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func coldSection(ctx context.Context, cfg config, dir string, t *table, log *slo
 	if err != nil {
 		return err
 	}
-	if err := ledger.New(store, ledger.Options{Snapshots: snaps, Logger: log}).Snapshot(ctx, m.id); err != nil {
+	if err := ledger.New(store, ledger.Options{Snapshots: snaps, Logger: log, CommandTimeout: -1}).Snapshot(ctx, m.id); err != nil {
 		return fmt.Errorf("taking a snapshot: %w", err)
 	}
 	snapped, err := coldLoads(ctx, store, snaps, m, cfg.coldRepeats, log)
@@ -121,7 +121,9 @@ func coldLoads(ctx context.Context, store events.Store, snaps events.SnapshotSto
 	c := newClient(11, []*tenantModel{m})
 	var out latencies
 	for range n {
-		svc := ledger.New(store, ledger.Options{Snapshots: snaps, Logger: log})
+		// No command time out: this measures how long a cold load takes,
+		// however long.
+		svc := ledger.New(store, ledger.Options{Snapshots: snaps, Logger: log, CommandTimeout: -1})
 		cmd := c.assign(m, 0)
 		start := time.Now()
 		_, err := svc.Execute(ctx, ledger.Command{Tenant: m.id, Principal: cmd.principal, Message: cmd.msg})

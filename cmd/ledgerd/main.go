@@ -20,6 +20,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/licensing-ledger/ledger/ledger"
 )
 
 // config is the command line.
@@ -35,6 +37,7 @@ type config struct {
 	replicas       int
 	logLevel       string
 	expireInterval time.Duration
+	commandTimeout time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -58,6 +61,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.replicas, "replicas", 1, "replicas of the LEDGER_LOG and LEDGER streams (3 on a NATS cluster)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.expireInterval, "expire-interval", time.Hour, "how often pending requests older than 12 months are expired")
+	fs.DurationVar(&c.commandTimeout, "command-timeout", ledger.DefaultCommandTimeout, "how long a command may take, waiting for its tenant included, before it is answered 503 Unavailable")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -65,7 +69,15 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c.nats.password = os.Getenv("LEDGER_NATS_PASSWORD")
-	return c, errors.Join(c.checkStore(), c.checkNATS())
+	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkTimeouts())
+}
+
+// checkTimeouts refuses durations that would bound nothing.
+func (c config) checkTimeouts() error {
+	if c.commandTimeout <= 0 {
+		return fmt.Errorf("--command-timeout %s: want a positive duration such as 5s", c.commandTimeout)
+	}
+	return nil
 }
 
 // checkNATS refuses NATS flags that cannot work together.

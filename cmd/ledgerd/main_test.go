@@ -2,6 +2,7 @@ package main
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,4 +36,17 @@ func TestStoreFlags(t *testing.T) {
 func TestRedactHidesCredentials(t *testing.T) {
 	assert.Equal(t, "esdb://***@db1:2113,db2:2113?tls=true", redact("esdb://admin:changeit@db1:2113,db2:2113?tls=true"))
 	assert.Equal(t, "esdb://localhost:2113?tls=false", redact("esdb://localhost:2113?tls=false"))
+}
+
+func TestCommandTimeoutFlag(t *testing.T) {
+	cfg, err := parseFlags(nil)
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Second, cfg.commandTimeout, "the default")
+	cfg, err = parseFlags([]string{"--command-timeout", "750ms"})
+	require.NoError(t, err)
+	assert.Equal(t, 750*time.Millisecond, cfg.commandTimeout)
+	for _, bad := range []string{"0s", "-1s"} {
+		_, err = parseFlags([]string{"--command-timeout", bad})
+		assert.ErrorContains(t, err, "--command-timeout", bad)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/nats-io/nats.go"
 )
@@ -27,10 +29,12 @@ type natsConfig struct {
 }
 
 // connectNATS connects to the external NATS given by --nats-url, or starts
-// the embedded server and connects in process.
-func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
+// the embedded server and connects in process; then it also returns the
+// embedded server's watchdog, which ledgerd runs once the store is open.
+func connectNATS(cfg config, log *slog.Logger) (*nats.Conn, *jetstream.Watchdog, func(), error) {
 	if cfg.nats.url != "" {
-		return connectExternal(cfg.nats, log)
+		nc, closeNATS, err := connectExternal(cfg.nats, log)
+		return nc, nil, closeNATS, err
 	}
 	return startEmbedded(cfg, log)
 }
@@ -73,27 +77,50 @@ func externalOptions(c natsConfig) []nats.Option {
 // startEmbedded runs NATS in the process. Only ledgerd itself may write:
 // it connects with a password made anew at each start that never leaves the
 // process, and any other client is a read-only subscriber.
-func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
+func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, *jetstream.Watchdog, func(), error) {
 	password, err := randomPassword()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{
+	ecfg := jetstream.EmbeddedConfig{
 		StoreDir: filepath.Join(cfg.data, "nats"), Listen: cfg.nats.listen, SyncAlways: cfg.syncAlways,
 		ServerName: "ledgerd", Logger: log, LedgerPassword: password,
-	})
+	}
+	ns, err := jetstream.StartEmbedded(ecfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	opts := append(baseOptions(log), nats.InProcessServer(ns), nats.UserInfo(jetstream.LedgerUser, password))
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
 		ns.Shutdown()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	log.Info("embedded NATS with JetStream running", "data", cfg.data, "clients", cfg.nats.listen,
 		"client_access", "read-only", "fsync_every_event", cfg.syncAlways, "max_payload", nc.MaxPayload())
-	return nc, func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
+	return nc, jetstream.NewWatchdog(ns, ecfg), func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
+}
+
+// watchdogInterval is how often the embedded server's health is read: a
+// full disk is then refused at once within that time, and JetStream is
+// back within that time of the space returning.
+const watchdogInterval = 500 * time.Millisecond
+
+// runWatchdog runs the embedded server's watchdog (none on an external
+// NATS), telling the store when JetStream cannot write, until the returned
+// function is called.
+func runWatchdog(dog *jetstream.Watchdog, store events.Store) (stop func()) {
+	if dog == nil {
+		return func() {}
+	}
+	notify := func(error) {}
+	if r, ok := store.(writeRefuser); ok {
+		notify = r.RefuseWrites
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); dog.Run(ctx, watchdogInterval, notify) }()
+	return func() { cancel(); <-done }
 }
 
 // reconnectWait is how long the client waits before trying a server again

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/licensing-ledger/ledger/domain"
@@ -54,7 +55,7 @@ func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, lo
 	if err != nil {
 		return err
 	}
-	nc, shutdownNATS, err := connectNATS(cfg, log)
+	nc, watchdog, shutdownNATS, err := connectNATS(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -64,6 +65,7 @@ func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, lo
 		return err
 	}
 	defer store.Close()
+	defer runWatchdog(watchdog, store)()
 	snapshots, err := openSnapshots(ctx, cfg, nc)
 	if err != nil {
 		return err
@@ -102,7 +104,7 @@ func openSnapshots(ctx context.Context, cfg config, nc *nats.Conn) (events.Snaps
 func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots events.SnapshotStore, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, licenses, requests)
-	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted})
+	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted, CommandTimeout: cfg.commandTimeout})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go projector.Run(runCtx)
@@ -111,8 +113,66 @@ func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots 
 	}
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
-	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store})
+	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store,
+		Readiness: []httpapi.ReadinessCheck{
+			{Name: "store", Check: storeReady(store)},
+			{Name: "read-models", Check: readModelsReady(projector)},
+			{Name: "history", Check: historyReady(svc)},
+		}})
 	return serve(ctx, cfg.listen, api, log)
+}
+
+// storeReady is the readiness check of the event store: it takes appends
+// now, or the detail says whether it cannot be reached or refuses writes.
+func storeReady(store events.Store) func(context.Context) error {
+	return func(ctx context.Context) error {
+		err := events.Ping(ctx, store)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, events.ErrWritesRefused):
+			slog.Debug("readiness: the store refuses writes", "err", err)
+			return domain.Errorf(domain.CodeUnavailable, "store refusing writes (a full disk, or JetStream disabled): see the log")
+		}
+		slog.Debug("readiness: the store does not answer", "err", err)
+		return domain.Errorf(domain.CodeUnavailable, "store unreachable: see the log")
+	}
+}
+
+// historyReady is the readiness check of the tenants' histories: it fails
+// while a tenant's history is damaged (ledger.Damage), naming each such
+// tenant and its first bad event, until an operator restores it and
+// restarts the service. The other tenants are served meanwhile.
+func historyReady(svc *ledger.Service) func(context.Context) error {
+	return func(context.Context) error {
+		damaged := svc.Damaged()
+		if len(damaged) == 0 {
+			return nil
+		}
+		names := make([]string, len(damaged))
+		for i, d := range damaged {
+			names[i] = fmt.Sprintf("%s at event %d", d.Tenant, d.Sequence)
+		}
+		return domain.Errorf(domain.CodeDamaged, "damaged history in %d tenant(s): %s; their commands and views are refused, the other tenants are served", len(damaged), strings.Join(names, ", "))
+	}
+}
+
+// readModelsLag is how long the read models may take to reach the store's
+// head before the ledger is not ready: they normally follow within
+// milliseconds.
+const readModelsLag = time.Second
+
+// readModelsReady is the readiness check of the read models: they reach
+// what the store held when asked within readModelsLag.
+func readModelsReady(p *projections.Projector) func(context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, readModelsLag)
+		defer cancel()
+		if err := p.WaitCaughtUp(ctx); err != nil {
+			return domain.Errorf(domain.CodeUnavailable, "read models not current: at position %d, not at the store's head within %s: %v", p.Position(), readModelsLag, err)
+		}
+		return nil
+	}
 }
 
 func loadCatalog(path string) (*catalog.Catalog, error) {

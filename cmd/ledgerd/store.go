@@ -99,6 +99,21 @@ func startForwarding(store events.Store, fwd *forward.Forwarder, fail context.Ca
 	return s
 }
 
+// writeRefuser is a store that can be told its server cannot write now
+// (jetstream.Store.RefuseWrites).
+type writeRefuser interface{ RefuseWrites(reason error) }
+
+// RefuseWrites tells the store, if it listens, that its server cannot
+// write now.
+func (s *forwardingStore) RefuseWrites(reason error) {
+	if r, ok := s.Store.(writeRefuser); ok {
+		r.RefuseWrites(reason)
+	}
+}
+
+// Ping asks the store whether it takes appends (events.Pinger).
+func (s *forwardingStore) Ping(ctx context.Context) error { return events.Ping(ctx, s.Store) }
+
 // Close stops the forwarder, then closes the store. Events it had not
 // forwarded yet are forwarded on the next start, from the checkpoint.
 func (s *forwardingStore) Close() error {

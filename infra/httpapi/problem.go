@@ -46,6 +46,11 @@ type Problem struct {
 	Violations []domain.Violation `json:"violations,omitempty"`
 }
 
+// retryAfter is the Retry-After of a 503, in seconds: the store is usually
+// back within seconds (a reconnection, space freed), and a client that
+// retries with the same Idempotency-Key loses nothing by waiting.
+const retryAfter = "2"
+
 // writeError writes err as application/problem+json.
 func writeError(w http.ResponseWriter, err error) {
 	var de *domain.Error
@@ -57,8 +62,11 @@ func writeError(w http.ResponseWriter, err error) {
 		Type: "urn:ledger:problem:" + string(de.Code), Title: http.StatusText(status), Status: status,
 		Code: de.Code, Detail: de.Detail, Violations: de.Violations,
 	}
-	if de.Code == domain.CodeUnauthorized {
+	switch de.Code {
+	case domain.CodeUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
+	case domain.CodeUnavailable:
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)

@@ -34,7 +34,8 @@ type Server struct {
 	log       *slog.Logger
 	// ReadTimeout bounds how long a query waits for the read models to
 	// reach this process's last write of the tenant.
-	readWait time.Duration
+	readWait  time.Duration
+	readiness *readiness
 }
 
 // Config holds what the server needs.
@@ -47,11 +48,15 @@ type Config struct {
 	Logger    *slog.Logger
 	// Store is the event store the audit routes read (L3, L4).
 	Store events.Store
+	// Readiness lists what GET /readyz checks (see ReadinessCheck); with
+	// none, the ledger is ready whenever it answers.
+	Readiness []ReadinessCheck
 }
 
 // New returns the API's handler.
 func New(c Config) http.Handler {
-	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, auth: c.Auth, log: c.Logger, readWait: 5 * time.Second}
+	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, auth: c.Auth, log: c.Logger, readWait: 5 * time.Second,
+		readiness: &readiness{checks: c.Readiness}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/tenants/{tenant}/commands/{command}", s.command)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses", s.listLicenses)
@@ -65,6 +70,7 @@ func New(c Config) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/history", trail.history)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/reports/{report}", trail.report)
 	mux.HandleFunc("GET /healthz", s.health)
+	mux.HandleFunc("GET /readyz", s.ready)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, domain.Errorf(domain.CodeNotFound, "no route for %s %s; see docs/API.md", r.Method, r.URL.Path))
 	})
@@ -110,11 +116,12 @@ func (s *Server) recover(next http.Handler) http.Handler {
 type principalKey struct{}
 
 // requireToken checks the bearer token of every request but the health
-// check before anything else about the request, so that a caller without
-// valid credentials learns nothing but that (401).
+// checks before anything else about the request, so that a caller without
+// valid credentials learns nothing but that (401). Load balancers and
+// orchestrators probe /healthz and /readyz without a token.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -168,6 +175,9 @@ func (s *Server) principalOf(token string) (domain.Principal, bool) {
 	return p, ok
 }
 
+// health serves GET /healthz, the liveness probe: the process answers.
+// It says nothing of the store, on purpose: restarting a ledger whose
+// store is away does not bring the store back (see /readyz).
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "position": s.projector.Position()})
 }

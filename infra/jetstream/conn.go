@@ -49,14 +49,20 @@ func watchConn(nc *nats.Conn) *connWatch {
 // or the connection closes.
 func (w *connWatch) follow() {
 	for status := range w.status {
-		w.mu.Lock()
-		w.drop()
-		w.conn, w.drop = context.WithCancel(context.Background())
-		w.mu.Unlock()
+		w.interrupt()
 		if status == nats.CLOSED {
 			return
 		}
 	}
+}
+
+// interrupt ends the appends waiting for an answer as a drop would: the
+// server will not answer them (see Store.RefuseWrites).
+func (w *connWatch) interrupt() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.drop()
+	w.conn, w.drop = context.WithCancel(context.Background())
 }
 
 // stop stops following the connection.

@@ -19,6 +19,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -60,9 +62,20 @@ type Store struct {
 	watch  *connWatch      // ends the appends in flight when the connection drops
 	life   context.Context // ends on Close
 	end    context.CancelFunc
+	// refused is why the server cannot write now, if it cannot (see
+	// RefuseWrites).
+	refused atomic.Pointer[error]
+	// restarts ends when JetStream comes back from a refusal, restarted,
+	// which ends the subscriptions: their consumers went with it.
+	restartMu sync.Mutex
+	restarts  context.Context
+	restarted context.CancelFunc
 }
 
-var _ events.Store = (*Store)(nil)
+var (
+	_ events.Store  = (*Store)(nil)
+	_ events.Pinger = (*Store)(nil)
+)
 
 // Open returns a store over nc, creating or updating the LEDGER_LOG stream.
 // The caller keeps ownership of nc: Close leaves it open, so that one
@@ -79,7 +92,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (*Store, error) 
 		return nil, err
 	}
 	life, end := context.WithCancel(context.Background())
-	return &Store{nc: nc, stream: stream, watch: watchConn(nc), life: life, end: end}, nil
+	s := &Store{nc: nc, stream: stream, watch: watchConn(nc), life: life, end: end}
+	s.restarts, s.restarted = context.WithCancel(context.Background())
+	return s, nil
 }
 
 // Close ends the store's subscriptions and refuses further calls. It does not
@@ -100,6 +115,9 @@ func (s *Store) Close() error {
 func (s *Store) Append(ctx context.Context, tenant string, expected events.Cursor, recs []events.Record) (events.Cursor, error) {
 	if err := s.checkOpen(); err != nil {
 		return events.Cursor{}, err
+	}
+	if reason := s.refusal(); reason != nil {
+		return events.Cursor{}, writesRefused(reason)
 	}
 	if err := validateAppend(tenant, expected, recs); err != nil {
 		return events.Cursor{}, err
@@ -248,6 +266,9 @@ func (s *Store) send(ctx context.Context, cancel context.CancelFunc, msg *nats.M
 	if err != nil {
 		if conn.Err() != nil && errors.Is(err, context.Canceled) {
 			err = errConnectionLost // canceled by the drop
+			if reason := s.refusal(); reason != nil {
+				err = fmt.Errorf("jetstream: the server stopped writing before it answered (%v)", reason)
+			}
 		}
 		return pubResponse{}, classify("append", err)
 	}
@@ -322,6 +343,75 @@ func (s *Store) alreadyStored(ctx context.Context, tenant string, expected event
 		return events.Cursor{}, false, nil
 	}
 	return stored[len(stored)-1].Cursor(), true, nil
+}
+
+// RefuseWrites tells the store that its server cannot write now, and why
+// (nil: it can again). A file store that fails a write answers no publish
+// until JetStream restarts (see Watchdog): meanwhile Append fails at once,
+// sending nothing (events.ErrWritesRefused), the appends waiting for an
+// answer stop waiting (their outcome is unknown), and Ping says why.
+//
+// When it can write again, it was restarted (see Watchdog), and the
+// consumers of the subscriptions with it: they end, with an error wrapping
+// events.ErrUnavailable, and their callers subscribe again.
+func (s *Store) RefuseWrites(reason error) {
+	if reason == nil {
+		if s.refused.Swap(nil) != nil {
+			s.endSubscriptions()
+		}
+		return
+	}
+	s.refused.Store(&reason)
+	s.watch.interrupt()
+}
+
+// errRestarted ends the subscriptions whose consumers a restart of
+// JetStream removed.
+var errRestarted = fmt.Errorf("%w: JetStream restarted, and the subscription's consumer with it", events.ErrUnavailable)
+
+// endSubscriptions ends the subscriptions open now.
+func (s *Store) endSubscriptions() {
+	s.restartMu.Lock()
+	defer s.restartMu.Unlock()
+	s.restarted()
+	s.restarts, s.restarted = context.WithCancel(context.Background())
+}
+
+// restartsNow returns a context that ends at the next restart of JetStream.
+func (s *Store) restartsNow() context.Context {
+	s.restartMu.Lock()
+	defer s.restartMu.Unlock()
+	return s.restarts
+}
+
+// refusal returns why the server cannot write, or nil.
+func (s *Store) refusal() error {
+	if p := s.refused.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// writesRefused is Append's error while the server cannot write.
+func writesRefused(reason error) error {
+	return fmt.Errorf("%w: %w: %w", events.ErrUnavailable, events.ErrWritesRefused, reason)
+}
+
+// Ping tells whether the store takes appends now (see events.Pinger): the
+// connection to NATS is up, the server has not stopped writing, and the
+// commit log's stream answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("%w: not connected to NATS (%s)", events.ErrUnavailable, s.nc.Status())
+	}
+	if reason := s.refusal(); reason != nil {
+		return writesRefused(reason)
+	}
+	_, err := s.Head(ctx)
+	return err
 }
 
 // checkOpen refuses calls after Close.

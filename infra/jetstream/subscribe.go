@@ -15,14 +15,16 @@ import (
 // it with an error when the connection closes or the consumer fails in a
 // way it does not recover from (see logFeed.report); from a position
 // inside an append, it re-reads that append and skips the records up to
-// the position.
+// the position. A restart of JetStream by its Watchdog ends it too (see
+// RefuseWrites).
 func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(events.Record) error) error {
 	if err := s.checkOpen(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.life, cancel)()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	defer context.AfterFunc(s.life, func() { cancel(nil) })()
+	defer context.AfterFunc(s.restartsNow(), func() { cancel(errRestarted) })()
 	cons, err := s.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
 		DeliverPolicy: natsjs.DeliverByStartSequencePolicy,
 		OptStartSeq:   firstSeqAfter(after),
@@ -39,7 +41,7 @@ func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(ev
 	for {
 		err := nextRecords(ctx, "subscribe", feed, after, fn)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx)
 		}
 		if err != nil {
 			return err

@@ -48,6 +48,13 @@ func (s *Store) Head(ctx context.Context) (events.Position, error) {
 	return head, err
 }
 
+// Ping reads the newest event of $all, whichever stream holds it: the
+// smallest read that shows the node answers (see events.Pinger).
+func (s *Store) Ping(ctx context.Context) error {
+	opts := esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}
+	return s.eachInAll(ctx, opts, 1, func(*esdb.ResolvedEvent) error { return errStop })
+}
+
 // eachInStream calls fn for up to count events of a stream. A missing
 // stream has no events; fn returning errStop ends the read without error.
 func (s *Store) eachInStream(ctx context.Context, stream string, opts esdb.ReadStreamOptions, count uint64, fn func(*esdb.ResolvedEvent) error) error {

@@ -38,7 +38,10 @@ type Store struct {
 	closed bool
 }
 
-var _ events.Store = (*Store)(nil)
+var (
+	_ events.Store  = (*Store)(nil)
+	_ events.Pinger = (*Store)(nil)
+)
 
 // Option configures a Store.
 type Option func(*settings)

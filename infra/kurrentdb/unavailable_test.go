@@ -70,3 +70,20 @@ func TestATimeOutIsUnavailableButACancellationIsNot(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, events.ErrUnavailable)
 }
+
+// TestPingTellsWhetherTheNodeAnswers: the readiness probe of the store
+// (events.Pinger) answers on an empty node and a used one, is unavailable
+// while the node is down, and answers again after.
+func TestPingTellsWhetherTheNodeAnswers(t *testing.T) {
+	srv := kurrentdbtest.Start(t)
+	store := open(t, srv.ConnectionString())
+	defer store.Close()
+	require.NoError(t, store.Ping(testContext(t)), "an empty node")
+	appendNext(t, store, "acme", events.Cursor{}, 1)
+	require.NoError(t, store.Ping(testContext(t)))
+
+	srv.Stop()
+	require.ErrorIs(t, store.Ping(testContext(t)), events.ErrUnavailable)
+	require.NoError(t, srv.Restart())
+	require.Eventually(t, func() bool { return store.Ping(testContext(t)) == nil }, 20*time.Second, 100*time.Millisecond)
+}
