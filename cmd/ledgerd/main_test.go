@@ -36,3 +36,11 @@ func TestRedactHidesCredentials(t *testing.T) {
 	assert.Equal(t, "esdb://***@db1:2113,db2:2113?tls=true", redact("esdb://admin:changeit@db1:2113,db2:2113?tls=true"))
 	assert.Equal(t, "esdb://localhost:2113?tls=false", redact("esdb://localhost:2113?tls=false"))
 }
+
+func TestNATSUsersFlag(t *testing.T) {
+	cfg, err := parseFlags([]string{"--nats-users", "users.json"})
+	require.NoError(t, err)
+	assert.Equal(t, "users.json", cfg.nats.users)
+	_, err = parseFlags([]string{"--nats-users", "users.json", "--nats-url", "nats://nats:4222"})
+	require.ErrorContains(t, err, "--nats-users sets the embedded server")
+}

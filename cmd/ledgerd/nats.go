@@ -17,6 +17,7 @@ import (
 type natsConfig struct {
 	url      string // external server; empty: embedded
 	listen   string // embedded server's client address
+	users    string // embedded: the consumers file (downstream services' identities)
 	creds    string // external: a user credentials file (JWT + nkey seed)
 	nkey     string // external: an nkey seed file
 	user     string // external: user name, with password
@@ -78,9 +79,13 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	consumers, err := loadConsumers(cfg.nats.users, log)
+	if err != nil {
+		return nil, nil, err
+	}
 	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{
 		StoreDir: filepath.Join(cfg.data, "nats"), Listen: cfg.nats.listen, SyncAlways: cfg.syncAlways,
-		ServerName: "ledgerd", Logger: log, LedgerPassword: password,
+		ServerName: "ledgerd", Logger: log, LedgerPassword: password, Consumers: consumers,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -96,6 +101,19 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 	return nc, func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
 }
 
+// loadConsumers reads the consumers file, if any: without one, only
+// anonymous read-only clients connect.
+func loadConsumers(path string, log *slog.Logger) ([]jetstream.ConsumerUser, error) {
+	if path == "" {
+		return nil, nil
+	}
+	users, err := jetstream.LoadConsumerUsers(path)
+	if err == nil {
+		log.Info("NATS consumer users loaded", "file", path, "users", len(users))
+	}
+	return users, err
+}
+
 // reconnectWait is how long the client waits before trying a server again
 // after losing it. An append in flight when the connection drops is retried
 // once the client is back (see jetstream's connWatch), so the wait is what
@@ -103,10 +121,12 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, func(), error) {
 const reconnectWait = 250 * time.Millisecond
 
 // baseOptions are the options of every connection of ledgerd: it never
-// gives up reconnecting, and it logs losing and regaining its server and
-// the client's asynchronous errors (jetstream.LogConnection).
+// gives up reconnecting, it logs losing and regaining its server and the
+// client's asynchronous errors (jetstream.LogConnection), and its replies
+// come to inboxes no reader may subscribe to (jetstream.LedgerInboxPrefix).
 func baseOptions(log *slog.Logger) []nats.Option {
-	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait)}
+	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait),
+		nats.CustomInboxPrefix(jetstream.LedgerInboxPrefix)}
 	return append(opts, jetstream.LogConnection(log)...)
 }
 

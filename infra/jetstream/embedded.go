@@ -46,9 +46,13 @@ type EmbeddedConfig struct {
 	MaxPayload int32
 	// LedgerPassword, when set, turns authentication on: the ledger connects
 	// as LedgerUser with it (see ConnectOption), and every client without
-	// credentials may only read (subscriberPermissions). Empty leaves the
-	// server open, for tests.
+	// credentials may only read LEDGER (readerPermissions). Empty leaves
+	// the server open, for tests.
 	LedgerPassword string
+	// Consumers are downstream services' identities (see ConsumerUser),
+	// used only with LedgerPassword: each may read like an anonymous
+	// client and alone owns the durable consumers it names.
+	Consumers []ConsumerUser
 	// Logger receives the server's log lines; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -91,8 +95,11 @@ func serverOptions(cfg EmbeddedConfig) (*server.Options, error) {
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
 	}
+	if len(cfg.Consumers) > 0 && cfg.LedgerPassword == "" {
+		return nil, errors.New("jetstream: consumer users need authentication on: set LedgerPassword")
+	}
 	if cfg.LedgerPassword != "" {
-		if err := authOptions(opts, cfg.LedgerPassword); err != nil {
+		if err := authOptions(opts, cfg.LedgerPassword, cfg.Consumers); err != nil {
 			return nil, err
 		}
 	}
