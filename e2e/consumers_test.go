@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -266,4 +267,18 @@ func TestEachServiceHasItsOwnConsumers(t *testing.T) {
 	assert.Equal(t, "ledger.>", info.Config.FilterSubject, "billing's durable is unchanged")
 	assert.Equal(t, uint64(1), info.AckFloor.Consumer, "nobody acknowledged for billing")
 	assert.Equal(t, "ledger.contoso.UserRegistered", fetchOne(t, ctx, bc).Subject(), "billing goes on where it was")
+}
+
+// TestABadConsumersFileStopsLedgerd: ledgerd refuses to start on a
+// consumers file with a bad entry, naming the file and the entry, rather
+// than run with access nobody meant to give.
+func TestABadConsumersFileStopsLedgerd(t *testing.T) {
+	dir := t.TempDir()
+	users := consumersFile(t, dir, map[string]any{"user": "billing", "password": "plain-text-password", "durables": []string{"billing"}})
+	cmd := exec.Command(ledgerdBin, "--data", dir, "--listen", freeAddr(t), "--nats-listen", freeAddr(t),
+		"--auth-file", writeAuthFile(t, dir), "--nats-users", users)
+	out, err := cmd.CombinedOutput()
+	require.Error(t, err, "ledgerd started:\n%s", out)
+	assert.Contains(t, string(out), users)
+	assert.Contains(t, string(out), `users[0] (\"billing\"): password: want a bcrypt hash`)
 }
