@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,6 +71,20 @@ func writeAuthFile(t *testing.T, dir string) string {
 	return path
 }
 
+// The NATS user the tests' helpers (jetStreamClient) read the streams as:
+// it may read the commit log by gets, as no anonymous client may.
+const (
+	auditorUser     = "e2e-auditor"
+	auditorPassword = "e2e-auditor-password"
+)
+
+// writeAuditorFile writes a consumers file (--nats-users) holding the
+// auditor into dir.
+func writeAuditorFile(t *testing.T, dir string) string {
+	t.Helper()
+	return consumersFile(t, dir, map[string]any{"user": auditorUser, "password": bcryptHash(t, auditorPassword), "readLog": true})
+}
+
 // ledgerd is one running ledgerd process.
 type ledgerd struct {
 	t        *testing.T
@@ -85,12 +100,17 @@ type ledgerd struct {
 	bin      string // the binary; ledgerdBin when empty
 }
 
-// startLedgerd starts ledgerd on a new data directory and free ports.
+// startLedgerd starts ledgerd on a new data directory and free ports. On
+// its embedded NATS, unless the test gives its own --nats-users, the
+// tests' helpers read the streams as auditorUser.
 func startLedgerd(t *testing.T, extra ...string) *ledgerd {
 	t.Helper()
 	data := t.TempDir()
 	l := &ledgerd{t: t, data: data, httpAddr: freeAddr(t), natsAddr: freeAddr(t)}
 	l.args = append([]string{"--data", data, "--listen", l.httpAddr, "--nats-listen", l.natsAddr, "--auth-file", writeAuthFile(t, data)}, extra...)
+	if !slices.Contains(extra, "--nats-users") && !slices.Contains(extra, "--nats-url") {
+		l.args = append(l.args, "--nats-users", writeAuditorFile(t, data))
+	}
 	l.HTTP, l.NATS = "http://"+l.httpAddr, "nats://"+l.natsAddr
 	l.start()
 	t.Cleanup(l.kill)

@@ -70,11 +70,13 @@ func (s *subscriber) received(t *testing.T, n int) []*ledgerv1.Event {
 	return out
 }
 
-// jetStreamClient connects to NATS as a downstream reader would, for at most
-// a minute of work; the connection closes when the test ends.
+// jetStreamClient connects to NATS as an auditor would (a downstream
+// reader that may read the commit log too; on an external server without
+// authentication the credentials are ignored), for at most a minute of
+// work; the connection closes when the test ends.
 func jetStreamClient(t *testing.T, url string) (natsjs.JetStream, context.Context) {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, nats.UserInfo(auditorUser, auditorPassword))
 	require.NoError(t, err)
 	t.Cleanup(nc.Close)
 	js, err := natsjs.New(nc)

@@ -93,6 +93,8 @@ type natsServer struct {
 	exited  chan struct{}
 	logPath string
 	starts  int
+	conf    string        // configuration file, if any
+	opts    []nats.Option // how the readiness check connects (credentials)
 }
 
 // startNATSServer starts a nats-server on a new store directory and a free
@@ -100,6 +102,18 @@ type natsServer struct {
 func startNATSServer(t *testing.T) *natsServer {
 	t.Helper()
 	n := &natsServer{t: t, bin: natsServerBin(t), dir: t.TempDir(), addr: freeAddr(t)}
+	n.URL = "nats://" + n.addr
+	n.start()
+	t.Cleanup(n.kill)
+	return n
+}
+
+// startNATSServerWithConfig starts a nats-server like startNATSServer, with
+// a configuration file (its listen address and store are the test's); the
+// readiness check connects with opts.
+func startNATSServerWithConfig(t *testing.T, conf string, opts ...nats.Option) *natsServer {
+	t.Helper()
+	n := &natsServer{t: t, bin: natsServerBin(t), dir: t.TempDir(), addr: freeAddr(t), conf: conf, opts: opts}
 	n.URL = "nats://" + n.addr
 	n.start()
 	t.Cleanup(n.kill)
@@ -114,7 +128,11 @@ func (n *natsServer) start() {
 	n.logPath = filepath.Join(n.dir, fmt.Sprintf("nats-server-%d.log", n.starts))
 	logf, err := os.Create(n.logPath)
 	require.NoError(n.t, err)
-	n.cmd = exec.Command(n.bin, "-a", host, "-p", port, "-js", "-sd", filepath.Join(n.dir, "store"), "-n", "e2e-nats")
+	args := []string{"-a", host, "-p", port, "-js", "-sd", filepath.Join(n.dir, "store"), "-n", "e2e-nats"}
+	if n.conf != "" {
+		args = append(args, "-c", n.conf)
+	}
+	n.cmd = exec.Command(n.bin, args...)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	require.NoError(n.t, n.cmd.Start())
 	n.exited = make(chan struct{})
@@ -143,7 +161,7 @@ func (n *natsServer) waitReady() {
 
 // jetStreamReady reports whether a client gets JetStream's account information.
 func (n *natsServer) jetStreamReady() bool {
-	nc, err := nats.Connect(n.URL, nats.Timeout(time.Second), nats.NoReconnect())
+	nc, err := nats.Connect(n.URL, append([]nats.Option{nats.Timeout(time.Second), nats.NoReconnect()}, n.opts...)...)
 	if err != nil {
 		return false
 	}

@@ -15,10 +15,10 @@ import (
 )
 
 // TestNobodyButTheLedgerWritesTheLedger connects to the embedded NATS port
-// as any client would: it may subscribe to ledger.> and read the streams,
-// but every attempt to publish on the ledger's subjects or to create,
-// update, purge or delete a stream or a message is refused, and the streams
-// are byte for byte unchanged.
+// as any client would: it may subscribe to ledger.> and read LEDGER, but
+// every attempt to publish on the ledger's subjects or to create, update,
+// purge or delete a stream or a message is refused (on the commit log, even
+// reading it), and the streams are byte for byte unchanged.
 func TestNobodyButTheLedgerWritesTheLedger(t *testing.T) {
 	l := startLedgerd(t)
 	l.mustCommand(t, adminToken, tenant, "RegisterUser", `{"userId":"alice","usageLocation":"US"}`)
@@ -54,23 +54,25 @@ func TestNobodyButTheLedgerWritesTheLedger(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, stream := range []string{jetstream.StreamName, jetstream.LogStreamName} {
-		s, err := js.Stream(ctx, stream)
-		require.NoError(t, err, "a client may read stream %s", stream)
-		short := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 500*time.Millisecond) }
-		c1, f1 := short()
-		assert.Error(t, s.Purge(c1), "purge %s", stream)
-		f1()
-		c2, f2 := short()
-		assert.Error(t, s.DeleteMsg(c2, 1), "delete a message of %s", stream)
-		f2()
-		c3, f3 := short()
-		assert.Error(t, js.DeleteStream(c3, stream), "delete %s", stream)
-		f3()
-		c4, f4 := short()
-		_, err = js.UpdateStream(c4, natsjs.StreamConfig{Name: stream, Subjects: []string{"evil.>"}})
-		assert.Error(t, err, "update %s", stream)
-		f4()
+	s, err := js.Stream(ctx, jetstream.StreamName)
+	require.NoError(t, err, "a client may read stream %s", jetstream.StreamName)
+	short := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 500*time.Millisecond) }
+	c1, f1 := short()
+	assert.Error(t, s.Purge(c1), "purge %s", jetstream.StreamName)
+	f1()
+	c2, f2 := short()
+	assert.Error(t, s.DeleteMsg(c2, 1), "delete a message of %s", jetstream.StreamName)
+	f2()
+	c3, f3 := short()
+	assert.Error(t, js.DeleteStream(c3, jetstream.StreamName), "delete %s", jetstream.StreamName)
+	f3()
+	c4, f4 := short()
+	_, err = js.UpdateStream(c4, natsjs.StreamConfig{Name: jetstream.StreamName, Subjects: []string{"evil.>"}})
+	assert.Error(t, err, "update %s", jetstream.StreamName)
+	f4()
+	anon := connectAs(t, "anonymous", l.NATS)
+	for _, op := range []string{"PURGE", "DELETE", "UPDATE", "MSG.DELETE", "INFO"} {
+		anon.refused("$JS.API.STREAM." + op + "." + jetstream.LogStreamName)
 	}
 	c5, f5 := context.WithTimeout(ctx, 500*time.Millisecond)
 	_, err = js.CreateStream(c5, natsjs.StreamConfig{Name: "EVIL", Subjects: []string{"ledger-in.>"}})

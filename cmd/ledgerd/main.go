@@ -46,6 +46,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.data, "data", "./data", "directory for the embedded NATS store and the generated auth file")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP API address")
 	fs.StringVar(&c.nats.listen, "nats-listen", "127.0.0.1:4222", "address where the embedded NATS server accepts clients, read-only (empty: in-process only)")
+	fs.StringVar(&c.nats.users, "nats-users", "", "embedded NATS: consumers file giving downstream services identities and durable consumer names of their own")
 	fs.StringVar(&c.nats.url, "nats-url", "", "use this external NATS server or cluster instead of the embedded one")
 	fs.StringVar(&c.nats.creds, "nats-creds", "", "external NATS: user credentials file (JWT and nkey seed)")
 	fs.StringVar(&c.nats.nkey, "nats-nkey", "", "external NATS: nkey seed file")
@@ -87,6 +88,8 @@ func (c config) checkNATS() error {
 	switch {
 	case n.url == "" && external:
 		return errors.New("--nats-creds, --nats-nkey, --nats-user and --nats-tls-* are for an external NATS: add --nats-url")
+	case n.url != "" && n.users != "":
+		return errors.New("--nats-users sets the embedded server; on an external NATS give the users in its configuration (docs/RELIABILITY.md)")
 	case n.url != "" && c.syncAlways:
 		return errors.New("--sync sets the embedded server; on an external NATS set jetstream { sync_interval: always } in its configuration")
 	case (n.tlsCert == "") != (n.tlsKey == ""):

@@ -50,3 +50,11 @@ func TestCommandTimeoutFlag(t *testing.T) {
 		assert.ErrorContains(t, err, "--command-timeout", bad)
 	}
 }
+
+func TestNATSUsersFlag(t *testing.T) {
+	cfg, err := parseFlags([]string{"--nats-users", "users.json"})
+	require.NoError(t, err)
+	assert.Equal(t, "users.json", cfg.nats.users)
+	_, err = parseFlags([]string{"--nats-users", "users.json", "--nats-url", "nats://nats:4222"})
+	require.ErrorContains(t, err, "--nats-users sets the embedded server")
+}

@@ -19,6 +19,7 @@ import (
 type natsConfig struct {
 	url      string // external server; empty: embedded
 	listen   string // embedded server's client address
+	users    string // embedded: the consumers file (downstream services' identities)
 	creds    string // external: a user credentials file (JWT + nkey seed)
 	nkey     string // external: an nkey seed file
 	user     string // external: user name, with password
@@ -82,9 +83,13 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, *jetstream.Watchdo
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	consumers, err := loadConsumers(cfg.nats.users, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	ecfg := jetstream.EmbeddedConfig{
 		StoreDir: filepath.Join(cfg.data, "nats"), Listen: cfg.nats.listen, SyncAlways: cfg.syncAlways,
-		ServerName: "ledgerd", Logger: log, LedgerPassword: password,
+		ServerName: "ledgerd", Logger: log, LedgerPassword: password, Consumers: consumers,
 	}
 	ns, err := jetstream.StartEmbedded(ecfg)
 	if err != nil {
@@ -123,6 +128,19 @@ func runWatchdog(dog *jetstream.Watchdog, store events.Store) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// loadConsumers reads the consumers file, if any: without one, only
+// anonymous read-only clients connect.
+func loadConsumers(path string, log *slog.Logger) ([]jetstream.ConsumerUser, error) {
+	if path == "" {
+		return nil, nil
+	}
+	users, err := jetstream.LoadConsumerUsers(path)
+	if err == nil {
+		log.Info("NATS consumer users loaded", "file", path, "users", len(users))
+	}
+	return users, err
+}
+
 // reconnectWait is how long the client waits before trying a server again
 // after losing it. An append in flight when the connection drops is retried
 // once the client is back (see jetstream's connWatch), so the wait is what
@@ -130,10 +148,12 @@ func runWatchdog(dog *jetstream.Watchdog, store events.Store) (stop func()) {
 const reconnectWait = 250 * time.Millisecond
 
 // baseOptions are the options of every connection of ledgerd: it never
-// gives up reconnecting, and it logs losing and regaining its server and
-// the client's asynchronous errors (jetstream.LogConnection).
+// gives up reconnecting, it logs losing and regaining its server and the
+// client's asynchronous errors (jetstream.LogConnection), and its replies
+// come to inboxes no reader may subscribe to (jetstream.LedgerInboxPrefix).
 func baseOptions(log *slog.Logger) []nats.Option {
-	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait)}
+	opts := []nats.Option{nats.Name("ledgerd"), nats.MaxReconnects(-1), nats.ReconnectWait(reconnectWait),
+		nats.CustomInboxPrefix(jetstream.LedgerInboxPrefix)}
 	return append(opts, jetstream.LogConnection(log)...)
 }
 

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -46,9 +48,13 @@ type EmbeddedConfig struct {
 	MaxPayload int32
 	// LedgerPassword, when set, turns authentication on: the ledger connects
 	// as LedgerUser with it (see ConnectOption), and every client without
-	// credentials may only read (subscriberPermissions). Empty leaves the
-	// server open, for tests.
+	// credentials may only read LEDGER (readerPermissions). Empty leaves
+	// the server open, for tests.
 	LedgerPassword string
+	// Consumers are downstream services' identities (see ConsumerUser),
+	// used only with LedgerPassword: each may read like an anonymous
+	// client and alone owns the durable consumers it names.
+	Consumers []ConsumerUser
 	// Logger receives the server's log lines; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -91,8 +97,11 @@ func serverOptions(cfg EmbeddedConfig) (*server.Options, error) {
 		NoSigs:     true,
 		DontListen: cfg.Listen == "",
 	}
+	if len(cfg.Consumers) > 0 && cfg.LedgerPassword == "" {
+		return nil, errors.New("jetstream: consumer users need authentication on: set LedgerPassword")
+	}
 	if cfg.LedgerPassword != "" {
-		if err := authOptions(opts, cfg.LedgerPassword); err != nil {
+		if err := authOptions(opts, cfg.LedgerPassword, cfg.Consumers); err != nil {
 			return nil, err
 		}
 	}
@@ -145,17 +154,29 @@ func waitReady(ns *server.Server, logger *serverLogger) error {
 
 // serverLogger adapts the server's logger interface to log/slog and hands
 // fatal errors to StartEmbedded instead of exiting the process, which is what
-// the server's default logger would do.
+// the server's default logger would do. A client's refused requests are
+// logged once per client (see violation).
 type serverLogger struct {
 	log   *slog.Logger
 	fatal chan string
+	mu    sync.Mutex
+	// refused holds the clients whose first refusal was logged.
+	refused map[string]bool
 }
+
+// maxRefusedClients bounds the clients serverLogger remembers; past it, it
+// forgets them all and logs each one's next refusal again.
+const maxRefusedClients = 4096
+
+// violationLine matches the server's log line for a refused publish or
+// subscription, capturing the client ("host:port - cid:N").
+var violationLine = regexp.MustCompile(`^(\S+ - cid:\d+) - .* (Publish|Subscription) Violation - `)
 
 func newServerLogger(l *slog.Logger) *serverLogger {
 	if l == nil {
 		l = slog.Default()
 	}
-	return &serverLogger{log: l.With("component", "nats-server"), fatal: make(chan string, 1)}
+	return &serverLogger{log: l.With("component", "nats-server"), fatal: make(chan string, 1), refused: map[string]bool{}}
 }
 
 // Noticef logs the server's notices at info level.
@@ -164,8 +185,34 @@ func (l *serverLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf
 // Warnf logs the server's warnings.
 func (l *serverLogger) Warnf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
 
-// Errorf logs the server's errors.
-func (l *serverLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+// Errorf logs the server's errors, except a client's refused requests,
+// which are the client's doing, not the server's (see violation).
+func (l *serverLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if m := violationLine.FindStringSubmatch(msg); m != nil {
+		l.violation(m[1], msg)
+		return
+	}
+	l.log.Error(msg)
+}
+
+// violation logs a client's first refused request at info level and the
+// rest at debug: any client may send refused requests as fast as it likes,
+// and an error line for each would bury the log.
+func (l *serverLogger) violation(client, msg string) {
+	l.mu.Lock()
+	first := !l.refused[client]
+	if first && len(l.refused) >= maxRefusedClients {
+		clear(l.refused)
+	}
+	l.refused[client] = true
+	l.mu.Unlock()
+	if first {
+		l.log.Info("NATS refused a client's request; its further refusals are logged at debug level", "client", client, "refusal", msg)
+		return
+	}
+	l.log.Debug("NATS refused a client's request", "client", client, "refusal", msg)
+}
 
 // Debugf logs the server's debug lines (only sent when debug is on).
 func (l *serverLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }

@@ -1,13 +1,19 @@
 package jetstream_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/licensing-ledger/ledger/events"
@@ -49,4 +55,51 @@ func TestStartEmbeddedListensOnTCP(t *testing.T) {
 	defer func() { _ = store.Close() }()
 	_, err = store.Append(context.Background(), "acme", events.Cursor{}, testRecords("acme", events.Cursor{}, 2))
 	require.NoError(t, err)
+}
+
+// TestRefusedClientsAreLoggedOncePerClient: the server refuses a reader's
+// forbidden requests, and ledgerd's log says so once per client, at info
+// level (the rest at debug), instead of an error line per request that any
+// client could multiply at will.
+func TestRefusedClientsAreLoggedOncePerClient(t *testing.T) {
+	var out lockedBuffer
+	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{
+		StoreDir: t.TempDir(), Listen: "127.0.0.1:0", LedgerPassword: "ledger-test-password",
+		Logger: slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	require.NoError(t, err)
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	for range 2 {
+		nc, err := nats.Connect(ns.ClientURL())
+		require.NoError(t, err)
+		for range 5 {
+			require.NoError(t, nc.Publish("$JS.API.CONSUMER.DELETE."+jetstream.LogStreamName+".x", nil))
+		}
+		_, err = nc.SubscribeSync(jetstream.LedgerInboxPrefix + ".>")
+		require.NoError(t, err)
+		require.NoError(t, nc.Flush())
+		nc.Close()
+	}
+	require.Eventually(t, func() bool { return strings.Count(out.String(), "refused a client") == 2 }, 5*time.Second, 10*time.Millisecond, "log:\n%s", out.String())
+	time.Sleep(100 * time.Millisecond)
+	assert.Equal(t, 2, strings.Count(out.String(), "refused a client"), "one line per client:\n%s", out.String())
+	assert.NotContains(t, out.String(), "level=ERROR")
+}
+
+// lockedBuffer is a log sink the server's goroutines may write to at once.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
