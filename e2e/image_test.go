@@ -62,3 +62,30 @@ func requireStatic(t *testing.T, path string) {
 	require.NoError(t, err)
 	assert.Empty(t, libs, "%s needs shared libraries", path)
 }
+
+// TestTheComposeFileIsValid validates docker-compose.yml, both profiles,
+// with Debian's docker-compose (scripts/install-tools.sh installs it): no
+// Docker engine runs here to start it; TestTheProductionShape runs what it
+// runs.
+func TestTheComposeFileIsValid(t *testing.T) {
+	bin, err := exec.LookPath("docker-compose")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("docker-compose is missing: scripts/install-tools.sh installs it")
+		}
+		t.Skip("docker-compose is missing: run scripts/install-tools.sh")
+	}
+	for _, profile := range []string{"", "kurrentdb"} {
+		cmd := exec.Command(bin, "--profile", profile, "config", "-q")
+		if profile == "" {
+			cmd = exec.Command(bin, "config", "-q")
+		}
+		cmd.Dir = ".."
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "docker-compose config (profile %q): %s", profile, out)
+	}
+	compose := readFile(t, "../docker-compose.yml")
+	for _, want := range []string{"nats:2.15.2-alpine", "127.0.0.1:8080:8080", "--replicas=3", "condition: service_healthy", "ledgerctl\", \"ready"} {
+		assert.Contains(t, compose, want)
+	}
+}

@@ -6,10 +6,15 @@
 # e2e tests run it as an external server). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v protoc >/dev/null 2>&1; then
+# Debian packages: protoc, and docker-compose, which validates
+# docker-compose.yml (no Docker engine runs here).
+missing=()
+command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq protobuf-compiler >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 version=$(go list -m -f '{{.Version}}' google.golang.org/protobuf)
 gobin="$(go env GOPATH)/bin"

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,7 +51,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.nats.url, "nats-url", "", "use this external NATS server or cluster instead of the embedded one")
 	fs.StringVar(&c.nats.creds, "nats-creds", "", "external NATS: user credentials file (JWT and nkey seed)")
 	fs.StringVar(&c.nats.nkey, "nats-nkey", "", "external NATS: nkey seed file")
-	fs.StringVar(&c.nats.user, "nats-user", "", "external NATS: user name (password from $LEDGER_NATS_PASSWORD)")
+	fs.StringVar(&c.nats.user, "nats-user", "", "external NATS: user name (password from $LEDGER_NATS_PASSWORD or --nats-password-file)")
+	fs.StringVar(&c.nats.passwordFile, "nats-password-file", "", "external NATS: file holding the password of --nats-user (a container secret); overrides $LEDGER_NATS_PASSWORD")
 	fs.StringVar(&c.nats.tlsCA, "nats-tls-ca", "", "external NATS: CA certificate file that signs the server's certificate")
 	fs.StringVar(&c.nats.tlsCert, "nats-tls-cert", "", "external NATS: client certificate file, for mutual TLS")
 	fs.StringVar(&c.nats.tlsKey, "nats-tls-key", "", "external NATS: client key file, for mutual TLS")
@@ -70,7 +72,32 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c.nats.password = os.Getenv("LEDGER_NATS_PASSWORD")
+	if err := c.nats.readPasswordFile(); err != nil {
+		return c, err
+	}
 	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkTimeouts())
+}
+
+// readPasswordFile takes the NATS password from --nats-password-file, if
+// given: a secret mounted as a file stays out of the environment, which
+// other processes and crash reports can read. A trailing newline is not
+// part of it.
+func (n *natsConfig) readPasswordFile() error {
+	if n.passwordFile == "" {
+		return nil
+	}
+	if n.user == "" {
+		return errors.New("--nats-password-file is the password of --nats-user: add --nats-user")
+	}
+	b, err := os.ReadFile(n.passwordFile)
+	if err != nil {
+		return fmt.Errorf("--nats-password-file: %w", err)
+	}
+	n.password = strings.TrimRight(string(b), "\r\n")
+	if n.password == "" {
+		return fmt.Errorf("--nats-password-file %s is empty", n.passwordFile)
+	}
+	return nil
 }
 
 // checkTimeouts refuses durations that would bound nothing.

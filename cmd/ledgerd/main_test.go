@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -57,4 +59,20 @@ func TestNATSUsersFlag(t *testing.T) {
 	assert.Equal(t, "users.json", cfg.nats.users)
 	_, err = parseFlags([]string{"--nats-users", "users.json", "--nats-url", "nats://nats:4222"})
 	require.ErrorContains(t, err, "--nats-users sets the embedded server")
+}
+
+func TestNATSPasswordFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(path, []byte("s3cret-from-a-file\n"), 0o600))
+	cfg, err := parseFlags([]string{"--nats-url", "nats://nats:4222", "--nats-user", "ledger", "--nats-password-file", path})
+	require.NoError(t, err)
+	assert.Equal(t, "s3cret-from-a-file", cfg.nats.password, "the file's content, without its newline")
+
+	_, err = parseFlags([]string{"--nats-url", "nats://nats:4222", "--nats-password-file", path})
+	assert.ErrorContains(t, err, "add --nats-user")
+	_, err = parseFlags([]string{"--nats-url", "nats://nats:4222", "--nats-user", "ledger", "--nats-password-file", path + ".missing"})
+	assert.ErrorContains(t, err, "--nats-password-file")
+	require.NoError(t, os.WriteFile(path, []byte("\n"), 0o600))
+	_, err = parseFlags([]string{"--nats-url", "nats://nats:4222", "--nats-user", "ledger", "--nats-password-file", path})
+	assert.ErrorContains(t, err, "is empty")
 }

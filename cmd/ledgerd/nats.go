@@ -24,9 +24,11 @@ type natsConfig struct {
 	nkey     string // external: an nkey seed file
 	user     string // external: user name, with password
 	password string
-	tlsCA    string // external: CA certificate file to verify the server
-	tlsCert  string // external: client certificate and key files (mutual TLS)
-	tlsKey   string
+	// passwordFile, external: a file holding the password (a secret).
+	passwordFile string
+	tlsCA        string // external: CA certificate file to verify the server
+	tlsCert      string // external: client certificate and key files (mutual TLS)
+	tlsKey       string
 }
 
 // connectNATS connects to the external NATS given by --nats-url, or starts
