@@ -282,4 +282,3 @@ func publishChecked(nc *nats.Conn, subject string) error {
 		return nil
 	}
 }
-
