@@ -120,6 +120,13 @@ func startLedgerd(t *testing.T, extra ...string) *ledgerd {
 // start runs the process with the ledger's arguments and waits until healthy.
 func (l *ledgerd) start() {
 	l.t.Helper()
+	l.launch()
+	l.waitOpen(30 * time.Second)
+}
+
+// launch runs the process with the ledger's arguments, without waiting.
+func (l *ledgerd) launch() {
+	l.t.Helper()
 	l.logPath = filepath.Join(l.data, fmt.Sprintf("ledgerd-%d.log", time.Now().UnixNano()))
 	logf, err := os.Create(l.logPath)
 	require.NoError(l.t, err)
@@ -128,22 +135,37 @@ func (l *ledgerd) start() {
 	require.NoError(l.t, l.cmd.Start())
 	l.exited = make(chan struct{})
 	go func() { _ = l.cmd.Wait(); logf.Close(); close(l.exited) }()
-	deadline := time.Now().Add(30 * time.Second)
+}
+
+// waitOpen waits until the API is open, and fails if ledgerd exits first.
+func (l *ledgerd) waitOpen(within time.Duration) {
+	l.t.Helper()
+	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
 		select {
 		case <-l.exited:
 			l.t.Fatalf("ledgerd exited at start:\n%s", l.log())
 		default:
 		}
-		if resp, err := http.Get(l.HTTP + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
+		if apiOpen(l.HTTP) {
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	l.t.Fatalf("ledgerd did not become healthy:\n%s", l.log())
+}
+
+// apiOpen reports whether ledgerd's API is open: /healthz answers "ok"
+// (while ledgerd waits for its store and rebuilds its read models, it
+// answers "starting").
+func apiOpen(base string) bool {
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var h struct{ Status string }
+	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&h) == nil && h.Status == "ok"
 }
 
 // stop ends the process gracefully (SIGTERM) and waits for it.

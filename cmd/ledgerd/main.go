@@ -39,6 +39,7 @@ type config struct {
 	logLevel       string
 	expireInterval time.Duration
 	commandTimeout time.Duration
+	storeWait      time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -64,6 +65,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.replicas, "replicas", 1, "replicas of the LEDGER_LOG and LEDGER streams (3 on a NATS cluster)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.expireInterval, "expire-interval", time.Hour, "how often pending requests older than 12 months are expired")
+	fs.DurationVar(&c.storeWait, "store-wait", 5*time.Minute, "how long to wait at start for an external NATS or KurrentDB to answer, trying again with backoff")
 	fs.DurationVar(&c.commandTimeout, "command-timeout", ledger.DefaultCommandTimeout, "how long a command may take, waiting for its tenant included, before it is answered 503 Unavailable")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -102,6 +104,9 @@ func (n *natsConfig) readPasswordFile() error {
 
 // checkTimeouts refuses durations that would bound nothing.
 func (c config) checkTimeouts() error {
+	if c.storeWait <= 0 {
+		return fmt.Errorf("--store-wait %s: want a positive duration such as 5m", c.storeWait)
+	}
 	if c.commandTimeout <= 0 {
 		return fmt.Errorf("--command-timeout %s: want a positive duration such as 5s", c.commandTimeout)
 	}

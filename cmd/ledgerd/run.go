@@ -16,8 +16,10 @@ import (
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
+	"github.com/licensing-ledger/ledger/infra/forward"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/licensing-ledger/ledger/internal/backoff"
 	"github.com/licensing-ledger/ledger/internal/dirlock"
 	"github.com/licensing-ledger/ledger/ledger"
 	"github.com/licensing-ledger/ledger/projections"
@@ -40,7 +42,9 @@ func run(ctx context.Context, cfg config, log *slog.Logger) error {
 
 // runLedger opens what the ledger depends on, then serves it. The data
 // directory's lock comes first: nothing is opened in a directory that
-// another process owns (O1).
+// another process owns (O1). The API listens as soon as the lock is held:
+// until the store answers and the read models are rebuilt it says so
+// (/readyz 503, commands 503 with Retry-After), and /healthz is alive.
 func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, log *slog.Logger) error {
 	unlock, err := lockData(cfg, log)
 	if err != nil {
@@ -55,22 +59,95 @@ func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, lo
 	if err != nil {
 		return err
 	}
+	front := newFrontDoor("waiting for the event store")
+	stopServing, served, err := listen(cfg.listen, front, log)
+	if err != nil {
+		return err
+	}
+	b, err := waitForBackend(ctx, cfg, fail, log, front)
+	if err != nil {
+		stopServing()
+		return err
+	}
+	defer b.close()
+	defer stopServing() // drains the API before the backend closes
+	return serveLedger(ctx, cfg, b, cat, authn, log, front, served)
+}
+
+// backend is what the ledger runs on: the NATS connection, the event store
+// and its forwarder, the snapshots, and what must stop when it closes.
+type backend struct {
+	nc        *nats.Conn
+	store     events.Store
+	snapshots events.SnapshotStore
+	closers   []func()
+}
+
+// close stops what openBackend started, in reverse order.
+func (b *backend) close() {
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		b.closers[i]()
+	}
+}
+
+// openBackend connects to NATS (or starts it), opens the event store and
+// the snapshots; on failure it closes what it opened.
+func openBackend(ctx context.Context, cfg config, fail context.CancelCauseFunc, log *slog.Logger) (*backend, error) {
+	b := &backend{}
 	nc, watchdog, shutdownNATS, err := connectNATS(cfg, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer shutdownNATS()
-	store, err := openStore(ctx, cfg, nc, fail, log)
-	if err != nil {
-		return err
+	b.nc, b.closers = nc, append(b.closers, shutdownNATS)
+	if b.store, err = openStore(ctx, cfg, nc, fail, log); err != nil {
+		b.close()
+		return nil, err
 	}
-	defer store.Close()
-	defer runWatchdog(watchdog, store)()
-	snapshots, err := openSnapshots(ctx, cfg, nc)
-	if err != nil {
-		return err
+	store := b.store
+	b.closers = append(b.closers, func() { _ = store.Close() }, runWatchdog(watchdog, store))
+	if b.snapshots, err = openSnapshots(ctx, cfg, nc); err != nil {
+		b.close()
+		return nil, err
 	}
-	return serveLedger(ctx, cfg, store, snapshots, cat, authn, log)
+	return b, nil
+}
+
+// storeRetry paces the tries to reach an external store at start.
+var storeRetry = backoff.Backoff{Min: 250 * time.Millisecond, Max: 5 * time.Second}
+
+// waitForBackend opens the backend, trying again with backoff while an
+// external NATS or KurrentDB cannot be reached yet (a cluster still
+// starting, a network not up), for at most --store-wait. Errors that
+// waiting does not mend (refused credentials, a foreign LEDGER stream, the
+// embedded server's own failures) end it at once.
+func waitForBackend(ctx context.Context, cfg config, fail context.CancelCauseFunc, log *slog.Logger, front *frontDoor) (*backend, error) {
+	deadline := time.Now().Add(cfg.storeWait)
+	pace := storeRetry
+	for try := 1; ; try++ {
+		b, err := openBackend(ctx, cfg, fail, log)
+		if err == nil || !waitable(cfg, err) {
+			return b, err
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the event store did not answer within --store-wait %s: %w", cfg.storeWait, err)
+		}
+		wait := pace.Next(false)
+		log.Warn("the event store cannot be reached yet; trying again", "try", try, "in", wait, "err", err)
+		front.setPhase(fmt.Sprintf("waiting for the event store (try %d)", try))
+		if !backoff.Sleep(ctx, wait) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// waitable reports whether a failure to open the backend may pass by
+// itself: only an external store's, and not a refusal of credentials or
+// of the LEDGER stream.
+func waitable(cfg config, err error) bool {
+	external := cfg.nats.url != "" || cfg.store == storeKurrentDB
+	refused := errors.Is(err, nats.ErrAuthorization) || errors.Is(err, forward.ErrForeignStream) ||
+		strings.Contains(err.Error(), "Authorization Violation")
+	return external && !refused
 }
 
 // lockData takes the lock of the data directory when ledgerd uses it: for
@@ -101,13 +178,15 @@ func openSnapshots(ctx context.Context, cfg config, nc *nats.Conn) (events.Snaps
 
 // serveLedger rebuilds the read models from the store, then runs the
 // command service and the HTTP API until ctx ends.
-func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots events.SnapshotStore, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
+func serveLedger(ctx context.Context, cfg config, b *backend, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger, front *frontDoor, served <-chan error) error {
+	store, snapshots := b.store, b.snapshots
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, licenses, requests)
 	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted, CommandTimeout: cfg.commandTimeout})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go projector.Run(runCtx)
+	front.setPhase("rebuilding the read models")
 	if err := waitForReadModels(ctx, projector, log); err != nil {
 		return err
 	}
@@ -119,7 +198,14 @@ func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots 
 			{Name: "read-models", Check: readModelsReady(projector)},
 			{Name: "history", Check: historyReady(svc)},
 		}})
-	return serve(ctx, cfg.listen, api, log)
+	front.open(api)
+	log.Info("ledger API ready", "addr", cfg.listen)
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // storeReady is the readiness check of the event store: it takes appends
@@ -249,23 +335,21 @@ func expireRequests(ctx context.Context, svc *ledger.Service, reqs *projections.
 	}
 }
 
-// serve runs the HTTP API until ctx ends, then drains it.
-func serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+// listen serves h on addr in the background. stop drains the server (10 s
+// at most); served reports the server's failure.
+func listen(addr string, h http.Handler, log *slog.Logger) (stop func(), served <-chan error, err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("ledger API listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return func() {
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, errc, nil
 }

@@ -91,3 +91,7 @@ func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) {
 	*b = out
 	writeBody(w, status, "application/json", out)
 }
+
+// WriteProblem writes err as application/problem+json, as the API does:
+// for handlers in front of it (ledgerd's, while it starts).
+func WriteProblem(w http.ResponseWriter, err error) { writeError(w, err) }

@@ -104,8 +104,18 @@ type readyProblem struct {
 
 // ready serves GET /readyz: 200 with the checks passed when all pass,
 // otherwise 503 problem+json naming each failing check and why.
-func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
-	results := s.readiness.results()
+func (s *Server) ready(w http.ResponseWriter, _ *http.Request) { serveReady(w, s.readiness) }
+
+// ReadinessHandler serves GET /readyz over the checks as the API does, for
+// a handler in front of the API (ledgerd's, while it starts).
+func ReadinessHandler(checks []ReadinessCheck) http.Handler {
+	r := &readiness{checks: checks}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { serveReady(w, r) })
+}
+
+// serveReady answers /readyz from the checks' results.
+func serveReady(w http.ResponseWriter, r *readiness) {
+	results := r.results()
 	var failing []string
 	for _, c := range results {
 		if !c.OK {
