@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 )
 
@@ -19,7 +22,24 @@ type client struct {
 }
 
 func newClient(c *common) *client {
-	return &client{base: strings.TrimRight(c.server, "/"), token: c.token, tenant: c.tenant, http: &http.Client{}}
+	return &client{base: strings.TrimRight(c.server, "/"), token: c.token, tenant: c.tenant, http: c.httpClient()}
+}
+
+// httpClient is the HTTP client of every command: it trusts --ca beside
+// the system's roots. A CA file that does not load leaves the system's
+// roots, and the handshake then says whom it did not trust.
+func (c *common) httpClient() *http.Client {
+	if c.ca == "" {
+		return &http.Client{}
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if pem, err := os.ReadFile(c.ca); err == nil {
+		pool.AppendCertsFromPEM(pem)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 }
 
 // get sends GET /v1/tenants/{tenant}/{path}?query and returns the answer if

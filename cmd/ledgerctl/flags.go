@@ -21,6 +21,7 @@ type common struct {
 	tenant string
 	file   string
 	quiet  bool
+	ca     string // a CA certificate file that signs an https server's certificate
 }
 
 // newFlags returns a command's flag set with the common flags, their
@@ -36,6 +37,7 @@ func newFlags(name string, e *env, c *common, offline bool) *flag.FlagSet {
 	fs.StringVar(&c.token, "token", e.getenv("LEDGER_TOKEN"), "bearer token ($LEDGER_TOKEN)")
 	fs.StringVar(&c.tenant, "tenant", e.getenv("LEDGER_TENANT"), "tenant id ($LEDGER_TENANT)")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&c.ca, "ca", e.getenv("LEDGER_CA"), "CA certificate (PEM) that signs an https --server's certificate, beside the system's ($LEDGER_CA)")
 	if offline {
 		fs.StringVar(&c.file, "file", "", "read this export file instead of asking the server (offline)")
 	}

@@ -32,7 +32,7 @@ func runReady(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return usagef("--server %q: %v", c.server, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		return fmt.Errorf("cannot reach ledgerd at %s: %w", c.server, err)
 	}

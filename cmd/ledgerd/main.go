@@ -40,6 +40,8 @@ type config struct {
 	expireInterval time.Duration
 	commandTimeout time.Duration
 	storeWait      time.Duration
+	tlsCert        string
+	tlsKey         string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -47,6 +49,8 @@ func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("ledgerd", flag.ContinueOnError)
 	fs.StringVar(&c.data, "data", "./data", "directory for the embedded NATS store and the generated auth file")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "HTTP API address")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve the API over HTTPS with this certificate (PEM, chain first); reloaded on change and on SIGHUP")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
 	fs.StringVar(&c.nats.listen, "nats-listen", "127.0.0.1:4222", "address where the embedded NATS server accepts clients, read-only (empty: in-process only)")
 	fs.StringVar(&c.nats.users, "nats-users", "", "embedded NATS: consumers file giving downstream services identities and durable consumer names of their own")
 	fs.StringVar(&c.nats.url, "nats-url", "", "use this external NATS server or cluster instead of the embedded one")
@@ -77,7 +81,7 @@ func parseFlags(args []string) (config, error) {
 	if err := c.nats.readPasswordFile(); err != nil {
 		return c, err
 	}
-	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkTimeouts())
+	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkTimeouts(), c.checkTLS())
 }
 
 // readPasswordFile takes the NATS password from --nats-password-file, if

@@ -60,7 +60,7 @@ func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, lo
 		return err
 	}
 	front := newFrontDoor("waiting for the event store")
-	stopServing, served, err := listen(cfg.listen, front, log)
+	stopServing, served, err := listen(ctx, cfg, front, log)
 	if err != nil {
 		return err
 	}
@@ -335,17 +335,32 @@ func expireRequests(ctx context.Context, svc *ledger.Service, reqs *projections.
 	}
 }
 
-// listen serves h on addr in the background. stop drains the server (10 s
-// at most); served reports the server's failure.
-func listen(addr string, h http.Handler, log *slog.Logger) (stop func(), served <-chan error, err error) {
-	ln, err := net.Listen("tcp", addr)
+// listen serves h on --listen in the background, over HTTPS when
+// --tls-cert is given. stop drains the server (10 s at most); served
+// reports the server's failure.
+func listen(ctx context.Context, cfg config, h http.Handler, log *slog.Logger) (stop func(), served <-chan error, err error) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+	if cfg.tlsCert != "" {
+		cert, err := loadCertificate(cfg.tlsCert, cfg.tlsKey, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		srv.TLSConfig = cert.tlsConfig()
+		go cert.watch(ctx)
+	}
+	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		return nil, nil, err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("ledger API listening", "addr", ln.Addr().String())
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
+	log.Info("ledger API listening", "addr", ln.Addr().String(), "tls", srv.TLSConfig != nil)
 	return func() {
 		log.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
