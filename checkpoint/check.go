@@ -38,10 +38,18 @@ func (m *Mismatch) Error() string {
 		return fmt.Sprintf("split: two trusted checkpoints of tree size %d have different roots: the key signed two histories", m.Checkpoint.Size)
 	}
 	if m.From == m.To {
-		return fmt.Sprintf("differs: event %s (sequence %d) is not the event %s committed to; sequences 1 to %d match it", m.FirstID, m.From, cp, m.From-1)
+		return fmt.Sprintf("differs: event %s (sequence %d) is not the event %s committed to; %s", m.FirstID, m.From, cp, matched(m.From))
 	}
-	return fmt.Sprintf("differs: the events do not hash to the root of %s; the first changed event is one of sequences %d to %d (from event %s on), sequences 1 to %d match the checkpoints",
-		cp, m.From, m.To, m.FirstID, m.From-1)
+	return fmt.Sprintf("differs: the events do not hash to the root of %s; the first changed event is one of sequences %d to %d (from event %s on); %s",
+		cp, m.From, m.To, m.FirstID, matched(m.From))
+}
+
+// matched says which events an earlier checkpoint confirmed.
+func matched(from uint64) string {
+	if from <= 1 {
+		return "no smaller checkpoint confirms any event before them"
+	}
+	return fmt.Sprintf("sequences 1 to %d match a smaller checkpoint", from-1)
 }
 
 func keysOf(cp *Checkpoint) string {

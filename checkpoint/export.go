@@ -153,7 +153,7 @@ func (v *exportCheck) covered(sum audit.Summary) error {
 	}
 	switch {
 	case v.carried != nil:
-		return &Unsigned{Reason: fmt.Sprintf("the export holds %d events, its checkpoint covers %d: events %d to %d are signed by no trusted checkpoint (appended after it, or forged)", n, v.carried.Size, v.carried.Size+1, n)}
+		return &Unsigned{Reason: fmt.Sprintf("the export holds %d events, its checkpoint covers %d: %s signed by no trusted checkpoint (appended after it, or forged)", n, v.carried.Size, seqs(v.carried.Size+1, n))}
 	case n == 0:
 		return &Unsigned{Reason: "the export holds no event and no checkpoint signed by a trusted key: there is nothing to trust"}
 	}
@@ -177,4 +177,12 @@ func openAll(keys *Verifiers, notes [][]byte, tenant string) ([]*Checkpoint, err
 		cps = append(cps, cp)
 	}
 	return cps, nil
+}
+
+// seqs names a range of sequences for messages.
+func seqs(from, to uint64) string {
+	if from == to {
+		return fmt.Sprintf("sequence %d is", from)
+	}
+	return fmt.Sprintf("sequences %d to %d are", from, to)
 }
