@@ -40,8 +40,12 @@ func (m *Mismatch) Error() string {
 	if m.From == m.To {
 		return fmt.Sprintf("differs: event %s (sequence %d) is not the event %s committed to; %s", m.FirstID, m.From, cp, matched(m.From))
 	}
-	return fmt.Sprintf("differs: the events do not hash to the root of %s; the first changed event is one of sequences %d to %d (from event %s on); %s",
-		cp, m.From, m.To, m.FirstID, matched(m.From))
+	from := ""
+	if m.FirstID != "" {
+		from = fmt.Sprintf(" (from event %s on)", m.FirstID)
+	}
+	return fmt.Sprintf("differs: the events do not hash to the root of %s; the first changed event is one of sequences %d to %d%s; %s",
+		cp, m.From, m.To, from, matched(m.From))
 }
 
 // matched says which events an earlier checkpoint confirmed.

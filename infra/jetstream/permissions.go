@@ -36,7 +36,7 @@ func authOptions(opts *server.Options, ledgerPassword string) error {
 // stream creation, update, purge or deletion, no message deletion.
 func subscriberPermissions() *server.Permissions {
 	var publish []string
-	for _, stream := range []string{StreamName, LogStreamName} {
+	for _, stream := range []string{StreamName, LogStreamName, CheckpointStreamName} {
 		publish = append(publish,
 			"$JS.API.STREAM.INFO."+stream,
 			"$JS.API.STREAM.MSG.GET."+stream,
@@ -53,6 +53,6 @@ func subscriberPermissions() *server.Permissions {
 	publish = append(publish, "$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST", "_INBOX.>")
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: publish},
-		Subscribe: &server.SubjectPermission{Allow: []string{PublicSubjects, "_INBOX.>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{PublicSubjects, CheckpointSubjects, "_INBOX.>"}},
 	}
 }
