@@ -14,6 +14,10 @@ import (
 	"github.com/licensing-ledger/ledger/checkpoint"
 )
 
+// checkpointSizeHeader tells that an export starts with its checkpoint
+// line, and the tree size it covers (httpapi.HeaderCheckpointSize).
+const checkpointSizeHeader = "Ledger-Checkpoint-Size"
+
 // listFlag is a flag that may be given several times.
 type listFlag []string
 

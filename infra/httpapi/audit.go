@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/audit"
+	"github.com/licensing-ledger/ledger/checkpoint"
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/events"
 )
@@ -26,9 +27,10 @@ const auditWriteWindow = 10 * time.Minute
 // an instant, histories and reports. Each answer replays the tenant's
 // events and checks their hash chain as it goes.
 type auditAPI struct {
-	s     *Server
-	store events.Store
-	now   func() time.Time
+	s           *Server
+	store       events.Store
+	now         func() time.Time
+	checkpoints Checkpoints // nil: no checkpoints (L8)
 }
 
 func newAuditAPI(s *Server, store events.Store) *auditAPI {
@@ -48,7 +50,14 @@ func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-events.ndjson"`, tenant))
 	w.Header().Set("Trailer", strings.Join([]string{audit.TrailerEventCount, audit.TrailerHead, audit.TrailerExportError}, ", "))
 	enc := audit.NewEncoder(out)
-	err := a.store.Read(r.Context(), tenant, events.Cursor{}, func(rec events.Record) error {
+	limit, err := a.exportCheckpoint(w, r, tenant, enc)
+	if err != nil {
+		return
+	}
+	err = a.store.Read(r.Context(), tenant, events.Cursor{}, func(rec events.Record) error {
+		if limit > 0 && rec.Sequence > limit {
+			return errEnough
+		}
 		if err := enc.Encode(rec); err != nil {
 			return err
 		}
@@ -57,10 +66,36 @@ func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil || errors.Is(err, errEnough) {
 		err = enc.Flush()
 	}
 	a.endExport(w, r, tenant, enc, out.started, err, time.Since(start))
+}
+
+// exportCheckpoint writes the export's first line, the tenant's latest
+// signed checkpoint, and returns the size it covers: the export stops
+// there. A damaged tenant's export carries its last checkpoint and every
+// event, for the auditor to find where they differ. A tenant without
+// events has no checkpoint line. On failure it has answered the request.
+func (a *auditAPI) exportCheckpoint(w http.ResponseWriter, r *http.Request, tenant string, enc *audit.Encoder) (uint64, error) {
+	if a.checkpoints == nil {
+		return 0, nil
+	}
+	cp, err := a.checkpoints.Latest(r.Context(), tenant)
+	switch {
+	case errors.Is(err, checkpoint.ErrNoCheckpoint):
+		return 0, nil
+	case errors.Is(err, checkpoint.ErrDamaged) && cp != nil:
+		a.s.log.Error("exporting a tenant whose history does not match its latest checkpoint", "tenant", tenant, "err", err)
+		w.Header().Set(HeaderCheckpointSize, strconv.FormatUint(cp.Size, 10))
+		return 0, enc.EncodeCheckpoint(cp.Note)
+	case err != nil:
+		w.Header().Del("Trailer")
+		a.replayError(w, r, tenant, err)
+		return 0, err
+	}
+	w.Header().Set(HeaderCheckpointSize, strconv.FormatUint(cp.Size, 10))
+	return cp.Size, enc.EncodeCheckpoint(cp.Note)
 }
 
 // flush sends what the encoder holds and gives the client more time.

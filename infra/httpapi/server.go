@@ -46,6 +46,9 @@ type Config struct {
 	Logger    *slog.Logger
 	// Store is the event store the audit routes read (L3, L4).
 	Store events.Store
+	// Checkpoints, if set, serves the tenants' signed checkpoints and
+	// proofs, and the export carries the latest checkpoint (L8).
+	Checkpoints Checkpoints
 }
 
 // New returns the API's handler.
@@ -59,6 +62,11 @@ func New(c Config) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/requests", s.listRequests)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/users/{user}/licenses", s.userLicenses)
 	trail := newAuditAPI(s, c.Store)
+	trail.checkpoints = c.Checkpoints
+	mux.HandleFunc("GET /v1/checkpoint-key", trail.checkpointKey)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/checkpoint", trail.checkpoint)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/proofs/inclusion", trail.inclusion)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/proofs/consistency", trail.consistency)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/events", trail.export)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/state", trail.state)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/history", trail.history)
@@ -91,7 +99,7 @@ type principalKey struct{}
 // valid credentials learns nothing but that (401).
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/v1/checkpoint-key" {
 			next.ServeHTTP(w, r)
 			return
 		}
