@@ -4,7 +4,10 @@
 // running ledgerd or, offline, from an export file.
 //
 //	ledgerctl export  --tenant contoso --out contoso.ndjson
-//	ledgerctl verify  contoso.ndjson
+//	ledgerctl key     --out ledger.pub
+//	ledgerctl checkpoint --tenant contoso --key ledger.pub --checkpoint last.checkpoint --out today.checkpoint
+//	ledgerctl verify  contoso.ndjson --key ledger.pub --checkpoint last.checkpoint
+//	ledgerctl prove   EVENT-ID --checkpoint today.checkpoint --key ledger.pub
 //	ledgerctl state   --tenant contoso --as-of 2025-01-31T17:00:00Z
 //	ledgerctl history --tenant contoso --user alice
 //	ledgerctl report  seats --tenant contoso --from 2025-01-01 --to 2025-01-31
@@ -51,7 +54,10 @@ type command struct {
 
 var commands = []command{
 	{"export", "export --tenant T [--out FILE]          write the tenant's events, as stored, to FILE (or stdout)", runExport},
-	{"verify", "verify FILE | --tenant T [--head SHA]  check the hash chain of an export, or of the live store", runVerify},
+	{"verify", "verify [FILE] --key KEY [--checkpoint KEPT ...]   check an export (or the live store) against signed checkpoints", runVerify},
+	{"checkpoint", "checkpoint --tenant T --key KEY [--checkpoint KEPT ...] [--out FILE]   fetch the latest signed checkpoint, to keep", runCheckpoint},
+	{"prove", "prove EVENT-ID --checkpoint KEPT --key KEY [--file EXPORT]   check that one event is in a kept checkpoint", runProve},
+	{"key", "key [--out FILE] [--signing-key FILE]   print the ledger's checkpoint verifier key", runKey},
 	{"state", "state --tenant T [--as-of TIME]         the tenant as of an instant: seats, licenses, requests", runState},
 	{"history", "history --tenant T --user U|--product P|--subscription S|--request R|--group G", runHistory},
 	{"report", "report NAME --tenant T [--from D --to D] [--format csv|json]   " + reportList(), runReport},

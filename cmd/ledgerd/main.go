@@ -20,6 +20,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/licensing-ledger/ledger/checkpoint"
 )
 
 // config is the command line.
@@ -35,6 +37,10 @@ type config struct {
 	replicas       int
 	logLevel       string
 	expireInterval time.Duration
+	// Signed checkpoints (L8): see checkpoints.go.
+	checkpointKey      string
+	checkpointOrigin   string
+	checkpointInterval time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -58,6 +64,9 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.replicas, "replicas", 1, "replicas of the LEDGER_LOG and LEDGER streams (3 on a NATS cluster)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.expireInterval, "expire-interval", time.Hour, "how often pending requests older than 12 months are expired")
+	fs.StringVar(&c.checkpointKey, "checkpoint-key", "", "checkpoint signing key file (default: <data>/checkpoint.key, created on the first run); never in NATS or KurrentDB")
+	fs.StringVar(&c.checkpointOrigin, "checkpoint-origin", checkpoint.DefaultName, "the ledger's name in checkpoint origins (NAME/ledger/<tenant>) and in a new key")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "how often, at most, a tenant with new events gets a signed checkpoint")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

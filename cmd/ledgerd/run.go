@@ -60,7 +60,12 @@ func runLedger(ctx context.Context, cfg config, fail context.CancelCauseFunc, lo
 	if err != nil {
 		return err
 	}
-	return serveLedger(ctx, cfg, store, snapshots, cat, authn, log)
+	checkpoints, stopCheckpoints, err := startCheckpoints(ctx, cfg, nc, store, log)
+	if err != nil {
+		return err
+	}
+	defer stopCheckpoints() // a last checkpoint of what the API wrote, before the store closes
+	return serveLedger(ctx, cfg, store, snapshots, cat, authn, log, checkpoints)
 }
 
 // openSnapshots opens the bucket of tenants' snapshots on the ledger's NATS,
@@ -75,7 +80,7 @@ func openSnapshots(ctx context.Context, cfg config, nc *nats.Conn) (events.Snaps
 
 // serveLedger rebuilds the read models from the store, then runs the
 // command service and the HTTP API until ctx ends.
-func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots events.SnapshotStore, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
+func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots events.SnapshotStore, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger, checkpoints httpapi.Checkpoints) error {
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, licenses, requests)
 	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted})
@@ -87,7 +92,7 @@ func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots 
 	}
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
-	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store})
+	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Checkpoints: checkpoints})
 	return serve(ctx, cfg.listen, api, log)
 }
 
