@@ -111,10 +111,14 @@ func TestVerifyOnlineCatchesAnEditedStore(t *testing.T) {
 			out[20], out[21] = out[21], out[20]
 			return out
 		}, "reordered"},
-		{"one duplicated", func(_ *testing.T, r []events.Record) []events.Record { return slices.Insert(slices.Clone(r), 21, r[20]) }, "inserted: it is a copy"},
+		{"one duplicated", func(_ *testing.T, r []events.Record) []events.Record {
+			return slices.Insert(slices.Clone(r), 21, r[20])
+		}, "inserted: it is a copy"},
 		{"the tail cut", func(_ *testing.T, r []events.Record) []events.Record { return r[:30] }, "truncated: the history holds 30 events"},
 		{"everything removed", func(*testing.T, []events.Record) []events.Record { return nil }, "truncated: the history holds 0 events"},
-		{"an event altered, the chain recomputed", func(t *testing.T, r []events.Record) []events.Record { return rechain(t, setAtRec(r, 40, flipByte(t, r[40])), 40) }, "differs:"},
+		{"an event altered, the chain recomputed", func(t *testing.T, r []events.Record) []events.Record {
+			return rechain(t, setAtRec(r, 40, flipByte(t, r[40])), 40)
+		}, "differs:"},
 		{"a forged event inserted, the chain recomputed", func(t *testing.T, r []events.Record) []events.Record {
 			return rechain(t, slices.Insert(slices.Clone(r), 30, forged(t, r[29])), 30)
 		}, "differs:"},
