@@ -357,3 +357,14 @@ func (i *Issuer) Check(tenant string, ids []string, leaves [][]byte) error {
 	}
 	return CheckLeaves(ids, leaves, cp)
 }
+
+// Signed returns the tenant's latest checkpoint as the issuer holds it,
+// without waiting or signing: nil for a tenant without one.
+func (i *Issuer) Signed(tenant string) *Checkpoint {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if t, ok := i.tenants[tenant]; ok {
+		return t.signed
+	}
+	return nil
+}

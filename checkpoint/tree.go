@@ -107,3 +107,16 @@ func (t *FullTree) node(id compact.NodeID) ([]byte, error) {
 	}
 	return t.levels[id.Level][id.Index], nil
 }
+
+// Hashes returns the compact range's hashes: with Size, all a snapshot
+// needs to keep to resume the tree (RestoreTree) without its events.
+func (t *Tree) Hashes() [][]byte { return t.r.Hashes() }
+
+// RestoreTree resumes a tree of size leaves from its compact range hashes.
+func RestoreTree(size uint64, hashes [][]byte) (*Tree, error) {
+	r, err := factory.NewRange(0, size, hashes)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: restoring a tree of %d leaves: %w", size, err)
+	}
+	return &Tree{r: r}, nil
+}

@@ -94,3 +94,15 @@ func TestConsistencyProofsOfRandomPairs(t *testing.T) {
 	_, err := full.Consistency(5, 4)
 	assert.Error(t, err)
 }
+
+func TestATreeResumesFromItsCompactRange(t *testing.T) {
+	tree, _, ref := trees(37)
+	again, err := RestoreTree(tree.Size(), tree.Hashes())
+	require.NoError(t, err)
+	assert.Equal(t, ref.Hash(), again.Root())
+	again.Append(LeafHash([]byte("next")))
+	ref.AppendData([]byte("next"))
+	assert.Equal(t, ref.Hash(), again.Root())
+	_, err = RestoreTree(5, tree.Hashes())
+	assert.Error(t, err)
+}
