@@ -51,7 +51,7 @@ func startCheckpoints(ctx context.Context, cfg config, nc *nats.Conn, store even
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := iss.Run(runCtx); err != nil {
+		if err := iss.Run(runCtx); err != nil && runCtx.Err() == nil {
 			log.Error("checkpoints stopped: no more are signed until a restart", "err", err)
 		}
 	}()
