@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/licensing-ledger/ledger/events"
@@ -60,6 +61,24 @@ type Issuer struct {
 	head    events.Position // the store's head at start
 	ready   chan struct{}   // closed once the trees reach head
 	issueMu sync.Mutex      // one signing at a time
+	stats   stats
+}
+
+// stats counts the issuer's work, for ledgerbench.
+type stats struct {
+	events, signed, busy atomic.Int64 // busy: nanoseconds hashing, signing and storing
+}
+
+// Stats is what an issuer did since it started.
+type Stats struct {
+	Events int64         // events hashed into the trees
+	Signed int64         // checkpoints signed and stored
+	Busy   time.Duration // time spent hashing, signing and storing them
+}
+
+// Stats returns what the issuer did since it started.
+func (i *Issuer) Stats() Stats {
+	return Stats{Events: i.stats.events.Load(), Signed: i.stats.signed.Load(), Busy: time.Duration(i.stats.busy.Load())}
 }
 
 // tenantLog is the issuer's state of one tenant.
@@ -155,6 +174,8 @@ func (i *Issuer) follow(ctx context.Context) {
 
 // apply adds one stored event to its tenant's tree.
 func (i *Issuer) apply(r events.Record) error {
+	defer i.timed(time.Now())
+	i.stats.events.Add(1)
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.pos = r.Position
@@ -276,6 +297,7 @@ func (i *Issuer) issue(ctx context.Context, tenant string) (*Checkpoint, error) 
 	if damaged != nil || size == 0 || (signed != nil && signed.Size == size) {
 		return signed, damaged
 	}
+	defer i.timed(time.Now())
 	note, err := i.cfg.Signer.Sign(i.Origin(tenant), size, root)
 	if err != nil {
 		return signed, err
@@ -283,6 +305,7 @@ func (i *Issuer) issue(ctx context.Context, tenant string) (*Checkpoint, error) 
 	if err := i.cfg.Log.Append(ctx, tenant, note); err != nil {
 		return signed, err
 	}
+	i.stats.signed.Add(1)
 	cp := &Checkpoint{Origin: i.Origin(tenant), Size: size, Root: root, Note: note, Keys: []string{keyID(i.cfg.Signer)}}
 	i.mu.Lock()
 	t.signed = cp
@@ -290,6 +313,9 @@ func (i *Issuer) issue(ctx context.Context, tenant string) (*Checkpoint, error) 
 	i.cfg.Logger.Debug("checkpoint issued", "tenant", tenant, "size", size)
 	return cp, nil
 }
+
+// timed adds the time since start to the busy time.
+func (i *Issuer) timed(start time.Time) { i.stats.busy.Add(int64(time.Since(start))) }
 
 func keyID(s *Signer) string { return fmt.Sprintf("%s+%08x", s.Name(), s.s.KeyHash()) }
 
