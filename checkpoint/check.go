@@ -24,6 +24,7 @@ type Mismatch struct {
 	Checkpoint *Checkpoint
 	From, To   uint64 // sequences, 1-based
 	FirstID    string // the event at From, when the history holds it
+	Was        string // the event a previous signed export holds at From, when known
 	Size       uint64 // how many events the history holds (truncated)
 }
 
@@ -35,7 +36,18 @@ func (m *Mismatch) Error() string {
 		return fmt.Sprintf("truncated: the history holds %d events, but %s commits to %d: tree size %d is missing, sequences %d to %d were cut or removed",
 			m.Size, cp, m.Checkpoint.Size, m.Checkpoint.Size, m.Size+1, m.Checkpoint.Size)
 	case KindSplit:
+		if m.Was != "" {
+			return fmt.Sprintf("split: event %s (sequence %d) is not event %s, which the previous export holds there, yet both exports are signed by trusted keys: the key signed two histories", m.FirstID, m.From, m.Was)
+		}
 		return fmt.Sprintf("split: two trusted checkpoints of tree size %d have different roots: the key signed two histories", m.Checkpoint.Size)
+	}
+	if m.Was == m.FirstID && m.Was != "" {
+		return fmt.Sprintf("differs: event %s (sequence %d) is not the event %s committed to: its bytes changed (the previous export, which that key signed, holds the original); %s",
+			m.FirstID, m.From, cp, matchedExactly(m.From))
+	}
+	if m.Was != "" {
+		return fmt.Sprintf("differs: event %s (sequence %d) is not the event %s committed to: the previous export, which that key signed, holds event %s there; %s",
+			m.FirstID, m.From, cp, m.Was, matchedExactly(m.From))
 	}
 	if m.From == m.To {
 		return fmt.Sprintf("differs: event %s (sequence %d) is not the event %s committed to; %s", m.FirstID, m.From, cp, matched(m.From))
@@ -46,6 +58,14 @@ func (m *Mismatch) Error() string {
 	}
 	return fmt.Sprintf("differs: the events do not hash to the root of %s; the first changed event is one of sequences %d to %d%s; %s",
 		cp, m.From, m.To, from, matched(m.From))
+}
+
+// matchedExactly says which events are the ones signed.
+func matchedExactly(from uint64) string {
+	if from <= 1 {
+		return "it is the first event"
+	}
+	return fmt.Sprintf("sequences 1 to %d are the events signed", from-1)
 }
 
 // matched says which events an earlier checkpoint confirmed.
@@ -68,6 +88,9 @@ func keysOf(cp *Checkpoint) string {
 // root. It keeps a compact range, so it checks a history of any length in
 // constant memory.
 type History struct {
+	prev     *Previous // an earlier signed export, compared event by event
+	diff     uint64    // the first sequence where the history and prev differ
+	diffID   string
 	tree     *Tree
 	cps      []*Checkpoint // by size, one per size
 	next     int           // the next checkpoint to reach
@@ -103,12 +126,14 @@ func (h *History) Add(id string, leafHash []byte) error {
 	if h.tree.Size() == h.good {
 		h.firstID = id
 	}
+	h.compare(id, leafHash)
 	h.tree.Append(leafHash)
 	size := h.tree.Size()
 	for h.next < len(h.cps) && h.cps[h.next].Size <= size {
 		cp := h.cps[h.next]
 		if cp.Size == size && !bytes.Equal(h.tree.Root(), cp.Root) {
 			h.mismatch = &Mismatch{Kind: KindDiffers, Checkpoint: cp, From: h.good + 1, To: size, FirstID: h.firstID}
+			h.exactly(h.mismatch)
 			return h.mismatch
 		}
 		h.good = cp.Size
@@ -117,10 +142,32 @@ func (h *History) Add(id string, leafHash []byte) error {
 	return nil
 }
 
+// compare notes the first event that differs from the previous export.
+func (h *History) compare(id string, leafHash []byte) {
+	i := h.tree.Size()
+	if h.prev == nil || h.diff != 0 || i >= uint64(len(h.prev.Leaves)) || bytes.Equal(h.prev.Leaves[i], leafHash) {
+		return
+	}
+	h.diff, h.diffID = i+1, id
+}
+
+// exactly names the changed event of a mismatch when the previous export
+// shows where the history first differs from what was signed.
+func (h *History) exactly(m *Mismatch) {
+	if h.diff != 0 && h.diff >= m.From && h.diff <= m.To {
+		m.From, m.To, m.FirstID, m.Was = h.diff, h.diff, h.diffID, h.prev.IDs[h.diff-1]
+	}
+}
+
 // Done ends the history: a checkpoint beyond its last event means events
 // were cut. It returns the first *Mismatch, if any.
 func (h *History) Done() error {
 	if h.mismatch != nil {
+		return h.mismatch
+	}
+	if h.diff != 0 && h.next > 0 {
+		// Signed, yet not what an earlier signed export holds.
+		h.mismatch = &Mismatch{Kind: KindSplit, Checkpoint: h.cps[h.next-1], From: h.diff, To: h.diff, FirstID: h.diffID, Was: h.prev.IDs[h.diff-1]}
 		return h.mismatch
 	}
 	if h.next < len(h.cps) {

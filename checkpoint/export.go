@@ -19,6 +19,37 @@ type ExportOptions struct {
 	Tenant string
 	// Progress, if set, is called every audit.ProgressEvery events.
 	Progress func(n int)
+	// Previous, if set, is an earlier export that verified against the
+	// keys (ReadPrevious): the events it holds are the ones the ledger
+	// signed, so a change is named exactly, and a cut or a rewrite of what
+	// it holds is found even without a kept checkpoint.
+	Previous *Previous
+	// leaf, if set, is called with each event's id and leaf hash.
+	leaf func(id string, leafHash []byte)
+}
+
+// Previous is an earlier export of the tenant that verified against a
+// checkpoint signed by a trusted key: its events' leaf hashes, by
+// sequence, are those the ledger signed.
+type Previous struct {
+	IDs        []string
+	Leaves     [][]byte
+	Checkpoint *Checkpoint
+}
+
+// ReadPrevious verifies an earlier export (VerifyExport, with o's keys,
+// kept checkpoints and tenant) and keeps its events' ids and leaf hashes.
+func ReadPrevious(d *audit.Decoder, o ExportOptions) (*Previous, error) {
+	p := &Previous{}
+	o.Previous, o.leaf = nil, func(id string, leaf []byte) {
+		p.IDs, p.Leaves = append(p.IDs, id), append(p.Leaves, leaf)
+	}
+	sum, err := VerifyExport(d, o)
+	if err != nil {
+		return nil, fmt.Errorf("the previous export does not verify: %w", err)
+	}
+	p.Checkpoint = sum.Checkpoint
+	return p, nil
 }
 
 // ExportSummary is an export that verified against signed checkpoints.
@@ -66,7 +97,7 @@ func (v *exportCheck) run() (ExportSummary, error) {
 		return ExportSummary{Summary: sum}, chainErr
 	}
 	if v.hist == nil { // no event: the checkpoint line, if any, is read now
-		if err := v.start(); err != nil {
+		if err := v.start(); err != nil && chainErr == nil {
 			return ExportSummary{Summary: sum}, err
 		}
 	}
@@ -95,14 +126,21 @@ func (v *exportCheck) accept(l audit.Line) {
 			v.merkle = err
 		}
 	}
+	leaf := LeafHash(l.Data)
+	if v.o.leaf != nil {
+		v.o.leaf(l.ID, leaf)
+	}
 	if v.merkle == nil {
-		v.merkle = v.hist.Add(l.ID, LeafHash(l.Data))
+		v.merkle = v.hist.Add(l.ID, leaf)
 	}
 }
 
 // start opens the export's own checkpoint, once its first line is read.
 func (v *exportCheck) start() error {
 	cps := v.kept
+	if p := v.o.Previous; p != nil && p.Checkpoint != nil {
+		cps = append(cps, p.Checkpoint)
+	}
 	v.hist = NewHistory()
 	if raw := v.d.Checkpoint(); raw != nil {
 		cp, err := v.o.Keys.Open(raw)
@@ -113,6 +151,7 @@ func (v *exportCheck) start() error {
 		cps = append(cps, cp)
 	}
 	v.hist = NewHistory(cps...)
+	v.hist.prev = v.o.Previous
 	return nil
 }
 

@@ -28,8 +28,9 @@ func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 // (--key, several during a rotation) and checkpoints kept from earlier
 // audits (--checkpoint).
 type trust struct {
-	keys listFlag
-	kept listFlag
+	keys     listFlag
+	kept     listFlag
+	previous string // verify: an earlier export, kept with its checkpoint
 }
 
 // register adds --key and --checkpoint to a command.
@@ -83,9 +84,13 @@ func verifySigned(ctx context.Context, path string, t *trust, c *common, e *env)
 	if err != nil {
 		return checkpoint.ExportSummary{}, err
 	}
+	prev, err := t.readPrevious(keys, kept, c.tenant)
+	if err != nil {
+		return checkpoint.ExportSummary{}, err
+	}
 	prog := c.progress(e, "verify")
 	sum, err := checkpoint.VerifyExport(audit.NewDecoder(in), checkpoint.ExportOptions{
-		Keys: keys, Kept: kept, Tenant: c.tenant,
+		Keys: keys, Kept: kept, Tenant: c.tenant, Previous: prev,
 		Progress: func(n int) { prog.update("%d events verified", n) },
 	})
 	prog.clear()
@@ -93,6 +98,24 @@ func verifySigned(ctx context.Context, path string, t *trust, c *common, e *env)
 		err = done(sum.Events)
 	}
 	return sum, err
+}
+
+// readPrevious verifies the previous export (--previous), if any, and
+// keeps its events' leaf hashes to name a change exactly.
+func (t *trust) readPrevious(keys *checkpoint.Verifiers, kept [][]byte, tenant string) (*checkpoint.Previous, error) {
+	if t.previous == "" {
+		return nil, nil
+	}
+	f, err := os.Open(t.previous)
+	if err != nil {
+		return nil, fmt.Errorf("--previous: %w", err)
+	}
+	defer f.Close()
+	p, err := checkpoint.ReadPrevious(audit.NewDecoder(f), checkpoint.ExportOptions{Keys: keys, Kept: kept, Tenant: tenant})
+	if err != nil {
+		return nil, fmt.Errorf("--previous %s: %w", t.previous, err)
+	}
+	return p, nil
 }
 
 // openHistory opens an export file ("-" is stdin) or, with no path, the

@@ -272,3 +272,42 @@ func setAtRec(recs []events.Record, i int, r events.Record) []events.Record {
 	out[i] = r
 	return out
 }
+
+// TestAPreviousExportNamesTheChangedEvent: with the export kept at the
+// last audit (--previous, which must verify), a change the chain cannot
+// see is named exactly, and a cut is found.
+func TestAPreviousExportNamesTheChangedEvent(t *testing.T) {
+	h := newSignedHistory(t)
+	cp58 := h.sign(t, h.signer, 58)
+	previous := h.write(t, "previous.ndjson", []byte(marshal(t, audit.CheckpointLine{Checkpoint: string(cp58)})+"\n"+strings.Join(h.lines(t), "\n")+"\n"))
+	id := func(i int) string { return h.recs[i].ID }
+	for _, c := range []struct {
+		name  string
+		recs  []events.Record
+		want  string
+		lines func([]string) []string
+	}{
+		{"a byte of the last event", setAtRec(h.recs, 57, flipByte(t, h.recs[57])), "differs: event " + id(57) + " (sequence 58) is not the event the checkpoint of tree size 58", nil},
+		{"an event altered, the chain recomputed", rechain(t, setAtRec(h.recs, 50, flipByte(t, h.recs[50])), 50), "differs: event " + id(50) + " (sequence 51) is not the event", nil},
+		{"an early event altered, the chain recomputed", rechain(t, setAtRec(h.recs, 5, flipByte(t, h.recs[5])), 5), "differs: event " + id(5) + " (sequence 6) is not the event", nil},
+		{"a forged event inserted, the chain recomputed", rechain(t, slices.Insert(slices.Clone(h.recs), 45, forged(t, h.recs[44])), 45), "differs: event 01FORGED0000000000000000000 (sequence 46) is not the event the checkpoint of tree size 58 (licensing-ledger/ledger/contoso, signed by licensing-ledger+", nil},
+		{"the tail cut, the checkpoint line dropped", h.recs[:50], "truncated: the history holds 50 events", func(ls []string) []string { return ls[1:] }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			lines := append([]string{marshal(t, audit.CheckpointLine{Checkpoint: string(cp58)})}, linesOf(t, c.recs)...)
+			if c.lines != nil {
+				lines = c.lines(lines)
+			}
+			r := ctl(t, nil, "", "verify", h.export(t, nil, lines), "--key", h.key, "--previous", previous)
+			assert.Equal(t, exitBroken, r.code, r.stdout+r.stderr)
+			assert.Contains(t, r.stderr, c.want)
+			t.Log(strings.TrimSpace(r.stderr))
+		})
+	}
+	r := ctl(t, nil, "", "verify", previous, "--key", h.key, "--previous", previous)
+	require.Equal(t, exitOK, r.code, r.stderr)
+	bad := h.export(t, cp58, linesOf(t, setAtRec(h.recs, 57, flipByte(t, h.recs[57]))))
+	r = ctl(t, nil, "", "verify", previous, "--key", h.key, "--previous", bad)
+	assert.Equal(t, exitBroken, r.code)
+	assert.Contains(t, r.stderr, "the previous export does not verify")
+}

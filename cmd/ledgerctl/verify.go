@@ -22,6 +22,7 @@ func runVerify(ctx context.Context, args []string, e *env) error {
 	var t trust
 	fs := newFlags("verify", e, &c, false)
 	t.register(fs)
+	fs.StringVar(&t.previous, "previous", "", "an earlier export, kept with a checkpoint: it must verify, and a change is then named exactly")
 	fs.StringVar(&head, "head", "", "a head (SHA-256, hex) kept from an earlier verification: the history must still hold its event")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	rest, err := parse(fs, args)
@@ -34,7 +35,7 @@ func runVerify(ctx context.Context, args []string, e *env) error {
 	if len(rest) > 1 {
 		return usagef("verify takes one file, not %d", len(rest))
 	}
-	if len(t.keys) > 0 || len(t.kept) > 0 {
+	if len(t.keys) > 0 || len(t.kept) > 0 || t.previous != "" {
 		return runVerifySigned(ctx, rest, &t, asJSON, &c, e)
 	}
 	fmt.Fprintln(e.stderr, "note: no --key: only the hash chain is checked, which proves little against whoever can write the store; give the ledger's key (ledgerctl key)")
