@@ -21,9 +21,16 @@ import (
 // the real binaries: get the key, keep a checkpoint, verify the export
 // against it; the history grows, survives a restart, and the next
 // checkpoint still extends the kept one. Witnesses on the NATS port
-// receive every checkpoint.
+// receive every checkpoint. The same on either event store: the
+// checkpoints live in NATS for both.
 func TestTheAuditorsRoutine(t *testing.T) {
-	l := startAuditLedgerd(t, "--checkpoint-interval", "100ms")
+	for _, store := range eventStores {
+		t.Run(store.name, func(t *testing.T) { auditorsRoutine(t, store) })
+	}
+}
+
+func auditorsRoutine(t *testing.T, store eventStore) {
+	l := startAuditLedgerd(t, append(store.args(t), "--checkpoint-interval", "100ms")...)
 	ctl := buildLedgerctl(t, l)
 	witness := make(chan *nats.Msg, 64)
 	nc, err := nats.Connect(l.NATS)
