@@ -25,6 +25,15 @@ type Log interface {
 	Tenants(ctx context.Context) ([]string, error)
 }
 
+// AllLog is a Log that can also replay a tenant's every checkpoint, oldest
+// first. With one, an issuer that finds a tenant damaged names the first
+// checkpoint its events no longer match, hence the events where the
+// history first differs.
+type AllLog interface {
+	Log
+	All(ctx context.Context, tenant string, fn func(signed []byte) error) error
+}
+
 // ErrNoCheckpoint is returned for a tenant without events, hence without
 // a checkpoint.
 var ErrNoCheckpoint = errors.New("checkpoint: the tenant has no checkpoint yet")
@@ -62,6 +71,7 @@ type Issuer struct {
 	ready   chan struct{}   // closed once the trees reach head
 	issueMu sync.Mutex      // one signing at a time
 	stats   stats
+	runCtx  context.Context // Run's, for diagnoses
 }
 
 // stats counts the issuer's work, for ledgerbench.
@@ -112,6 +122,9 @@ func (i *Issuer) VerifierKey() string { return i.cfg.Signer.VerifierKey() }
 // Run loads the stored checkpoints, follows the store and issues
 // checkpoints until ctx ends; it issues a last round then.
 func (i *Issuer) Run(ctx context.Context) error {
+	i.mu.Lock()
+	i.runCtx = ctx
+	i.mu.Unlock()
 	if err := i.load(ctx); err != nil {
 		return err
 	}
@@ -194,6 +207,7 @@ func (i *Issuer) apply(r events.Record) error {
 		if err := CheckLeavesRoot(t.tree, e); err != nil && t.damaged == nil {
 			t.damaged = fmt.Errorf("%w: %w", ErrDamaged, err)
 			i.cfg.Logger.Error("the tenant's history does not match its latest checkpoint: no more checkpoints for it", "tenant", r.Tenant, "err", err)
+			go i.diagnose(i.runCtx, r.Tenant)
 		}
 	}
 	return nil
@@ -393,4 +407,41 @@ func (i *Issuer) Signed(tenant string) *Checkpoint {
 		return t.signed
 	}
 	return nil
+}
+
+// diagnose narrows down where a damaged tenant's history first differs:
+// it reads every stored checkpoint of the tenant and the tenant's events,
+// and names the events between the last checkpoint they match and the
+// first they do not (checkpoints are signed about once a second).
+func (i *Issuer) diagnose(ctx context.Context, tenant string) {
+	all, ok := i.cfg.Log.(AllLog)
+	if !ok || ctx == nil {
+		return
+	}
+	var cps []*Checkpoint
+	err := all.All(ctx, tenant, func(signed []byte) error {
+		if cp, err := Parse(signed); err == nil {
+			cps = append(cps, cp)
+		}
+		return nil
+	})
+	h := NewHistory(cps...)
+	if err == nil {
+		err = i.cfg.Store.Read(ctx, tenant, events.Cursor{}, func(r events.Record) error {
+			_ = h.Add(r.ID, LeafHash(r.Data))
+			return nil
+		})
+	}
+	if err != nil {
+		i.cfg.Logger.Warn("could not narrow down where the damaged history differs", "tenant", tenant, "err", err)
+		return
+	}
+	found := h.Done()
+	if found == nil {
+		return
+	}
+	i.mu.Lock()
+	i.tenant(tenant).damaged = fmt.Errorf("%w: %w", ErrDamaged, found)
+	i.mu.Unlock()
+	i.cfg.Logger.Error("the damaged history first differs here", "tenant", tenant, "err", found, "checkpoints", len(cps))
 }

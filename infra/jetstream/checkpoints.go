@@ -103,3 +103,37 @@ func (c *Checkpoints) Tenants(ctx context.Context) ([]string, error) {
 	}
 	return out, nil
 }
+
+// All calls fn with each of the tenant's checkpoints, oldest first, as
+// stored when called: the issuer reads them to find where a damaged
+// history first differs.
+func (c *Checkpoints) All(ctx context.Context, tenant string, fn func(signed []byte) error) error {
+	subj := CheckpointSubject(tenant)
+	info, err := c.stream.Info(ctx, natsjs.WithSubjectFilter(subj))
+	if err != nil {
+		return fmt.Errorf("%w: listing the checkpoints of %s: %v", events.ErrUnavailable, tenant, err)
+	}
+	n := info.State.Subjects[subj]
+	if n == 0 {
+		return nil
+	}
+	cons, err := c.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{FilterSubjects: []string{subj}})
+	if err != nil {
+		return fmt.Errorf("%w: reading the checkpoints of %s: %v", events.ErrUnavailable, tenant, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("%w: reading the checkpoints of %s: %v", events.ErrUnavailable, tenant, err)
+	}
+	defer it.Stop()
+	for range n {
+		m, err := it.Next(natsjs.NextContext(ctx))
+		if err != nil {
+			return fmt.Errorf("%w: reading the checkpoints of %s: %v", events.ErrUnavailable, tenant, err)
+		}
+		if err := fn(m.Data()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

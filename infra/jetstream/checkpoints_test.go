@@ -2,6 +2,8 @@ package jetstream_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -154,6 +156,10 @@ func (s alteredStore) alter(r events.Record) events.Record {
 	return r
 }
 
+func (s alteredStore) Read(ctx context.Context, tenant string, after events.Cursor, fn func(events.Record) error) error {
+	return s.Store.Read(ctx, tenant, after, func(r events.Record) error { return fn(s.alter(r)) })
+}
+
 func (s alteredStore) Subscribe(ctx context.Context, after events.Position, fn func(events.Record) error) error {
 	return s.Store.Subscribe(ctx, after, func(r events.Record) error { return fn(s.alter(r)) })
 }
@@ -161,12 +167,17 @@ func (s alteredStore) Subscribe(ctx context.Context, after events.Position, fn f
 func TestARestartFindsAHistoryThatNoLongerMatchesItsCheckpoint(t *testing.T) {
 	env := startEnv(t, t.TempDir(), jetstream.StreamConfig{})
 	signer := newTestSigner(t)
-	env.append(t, "acme", events.Cursor{}, testRecords("acme", events.Cursor{}, 6))
 	env.append(t, "beta", events.Cursor{}, testRecords("beta", events.Cursor{}, 2))
 	iss, stop := runIssuer(t, env, env.store, signer)
-	before, err := iss.Latest(env.ctx, "acme")
-	require.NoError(t, err)
-	_, err = iss.Latest(env.ctx, "beta")
+	var cur events.Cursor
+	var before *checkpoint.Checkpoint
+	for range 3 { // checkpoints of sizes 2, 4 and 6
+		cur = env.append(t, "acme", cur, testRecords("acme", cur, 2))
+		var err error
+		before, err = iss.Latest(env.ctx, "acme")
+		require.NoError(t, err)
+	}
+	_, err := iss.Latest(env.ctx, "beta")
 	require.NoError(t, err)
 	stop()
 
@@ -178,6 +189,9 @@ func TestARestartFindsAHistoryThatNoLongerMatchesItsCheckpoint(t *testing.T) {
 	assert.Equal(t, before.Note, after.Note, "a damaged tenant keeps its last checkpoint and gets no new one")
 	_, err = iss.Latest(env.ctx, "beta")
 	assert.NoError(t, err, "other tenants go on")
+	require.Eventually(t, func() bool {
+		return strings.Contains(fmt.Sprint(iss.Damaged("acme")), "one of sequences 3 to 4")
+	}, 5*time.Second, 10*time.Millisecond, "the stored checkpoints narrow it down: %v", iss.Damaged("acme"))
 
 	var m *checkpoint.Mismatch
 	leaves := leavesOf(env.read(t, "acme"))
