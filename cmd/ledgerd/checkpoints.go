@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
@@ -56,4 +57,18 @@ func startCheckpoints(ctx context.Context, cfg config, nc *nats.Conn, store even
 		}
 	}()
 	return iss, func() { cancel(); <-done }, nil
+}
+
+// checkCheckpoints refuses checkpoint flags that cannot work: the origin
+// name is a signed-note key name (no spaces or +) and the first part of
+// every origin; the interval must be positive.
+func (c config) checkCheckpoints() error {
+	name := c.checkpointOrigin
+	switch {
+	case name == "" || strings.ContainsAny(name, " +\t\n") || strings.HasSuffix(name, "/"):
+		return fmt.Errorf("--checkpoint-origin %q: want a name without spaces, + or a trailing /, such as ledger.example.com", name)
+	case c.checkpointInterval <= 0:
+		return fmt.Errorf("--checkpoint-interval must be positive, not %s", c.checkpointInterval)
+	}
+	return nil
 }

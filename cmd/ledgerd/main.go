@@ -74,7 +74,7 @@ func parseFlags(args []string) (config, error) {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	c.nats.password = os.Getenv("LEDGER_NATS_PASSWORD")
-	return c, errors.Join(c.checkStore(), c.checkNATS())
+	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkCheckpoints())
 }
 
 // checkNATS refuses NATS flags that cannot work together.
