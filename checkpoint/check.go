@@ -117,6 +117,25 @@ func NewHistory(cps ...*Checkpoint) *History {
 	return h
 }
 
+// NewHistoryFrom resumes a history from a tree kept with a snapshot
+// (RestoreTree): the events it covers are not read again. A checkpoint of
+// exactly its size is checked at once; smaller ones are taken as checked
+// when the snapshot was taken.
+func NewHistoryFrom(tree *Tree, cps ...*Checkpoint) *History {
+	h := NewHistory(cps...)
+	h.tree = tree
+	size := tree.Size()
+	for h.next < len(h.cps) && h.cps[h.next].Size <= size {
+		cp := h.cps[h.next]
+		if cp.Size == size && !bytes.Equal(tree.Root(), cp.Root) && h.mismatch == nil {
+			h.mismatch = &Mismatch{Kind: KindDiffers, Checkpoint: cp, From: h.good + 1, To: size}
+		}
+		h.good = cp.Size
+		h.next++
+	}
+	return h
+}
+
 // Add appends the next event's leaf hash and returns the first *Mismatch
 // found so far, if any; once there is one, later leaves change nothing.
 func (h *History) Add(id string, leafHash []byte) error {

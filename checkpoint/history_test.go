@@ -78,3 +78,39 @@ func TestCheckLeavesNamesTheFirstEventNoCheckpointConfirms(t *testing.T) {
 	require.ErrorAs(t, err, &m)
 	assert.Equal(t, KindSplit, m.Kind)
 }
+
+func TestAHistoryResumesFromASnapshotsTree(t *testing.T) {
+	s := newSigner(t, DefaultName)
+	ids, leaves := leavesOf(20)
+	cps := signedAt(t, s, leaves, 5, 12, 20)
+	tree := NewTree()
+	for _, l := range leaves[:12] {
+		tree.Append(l)
+	}
+	kept, err := RestoreTree(tree.Size(), tree.Hashes())
+	require.NoError(t, err)
+	h := NewHistoryFrom(kept, cps...)
+	for i := 12; i < 20; i++ {
+		require.NoError(t, h.Add(ids[i], leaves[i]))
+	}
+	require.NoError(t, h.Done())
+
+	h = NewHistoryFrom(kept, cps...)
+	for i := 12; i < 20; i++ {
+		l := leaves[i]
+		if i == 15 {
+			l = LeafHash([]byte("edited"))
+		}
+		_ = h.Add(ids[i], l)
+	}
+	var m *Mismatch
+	require.ErrorAs(t, h.Done(), &m)
+	assert.Equal(t, [2]uint64{13, 20}, [2]uint64{m.From, m.To})
+
+	wrong := NewTree()
+	for _, l := range leaves[:11] {
+		wrong.Append(l)
+	}
+	wrong.Append(LeafHash([]byte("edited")))
+	assert.Error(t, NewHistoryFrom(wrong, cps...).Done(), "a snapshot's tree of a checkpoint's size must have its root")
+}
