@@ -120,7 +120,7 @@ func NewHistory(cps ...*Checkpoint) *History {
 // NewHistoryFrom resumes a history from a tree kept with a snapshot
 // (RestoreTree): the events it covers are not read again. A checkpoint of
 // exactly its size is checked at once; smaller ones are taken as checked
-// when the snapshot was taken.
+// when the snapshot was taken. The history appends to tree.
 func NewHistoryFrom(tree *Tree, cps ...*Checkpoint) *History {
 	h := NewHistory(cps...)
 	h.tree = tree

@@ -87,15 +87,18 @@ func TestAHistoryResumesFromASnapshotsTree(t *testing.T) {
 	for _, l := range leaves[:12] {
 		tree.Append(l)
 	}
-	kept, err := RestoreTree(tree.Size(), tree.Hashes())
-	require.NoError(t, err)
-	h := NewHistoryFrom(kept, cps...)
+	restore := func() *Tree {
+		kept, err := RestoreTree(tree.Size(), tree.Hashes())
+		require.NoError(t, err)
+		return kept
+	}
+	h := NewHistoryFrom(restore(), cps...)
 	for i := 12; i < 20; i++ {
 		require.NoError(t, h.Add(ids[i], leaves[i]))
 	}
 	require.NoError(t, h.Done())
 
-	h = NewHistoryFrom(kept, cps...)
+	h = NewHistoryFrom(restore(), cps...)
 	for i := 12; i < 20; i++ {
 		l := leaves[i]
 		if i == 15 {

@@ -110,13 +110,23 @@ func (t *FullTree) node(id compact.NodeID) ([]byte, error) {
 
 // Hashes returns the compact range's hashes: with Size, all a snapshot
 // needs to keep to resume the tree (RestoreTree) without its events.
-func (t *Tree) Hashes() [][]byte { return t.r.Hashes() }
+// They are a copy: the tree goes on changing its own.
+func (t *Tree) Hashes() [][]byte { return clone(t.r.Hashes()) }
 
 // RestoreTree resumes a tree of size leaves from its compact range hashes.
 func RestoreTree(size uint64, hashes [][]byte) (*Tree, error) {
-	r, err := factory.NewRange(0, size, hashes)
+	r, err := factory.NewRange(0, size, clone(hashes))
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: restoring a tree of %d leaves: %w", size, err)
 	}
 	return &Tree{r: r}, nil
+}
+
+// clone copies a list of hashes, each hash too.
+func clone(hs [][]byte) [][]byte {
+	out := make([][]byte, len(hs))
+	for i, h := range hs {
+		out[i] = append([]byte(nil), h...)
+	}
+	return out
 }
