@@ -63,6 +63,7 @@ type ExportSummary struct {
 // checkpoint is not trusted: its events may have been forged.
 type Unsigned struct{ Reason string }
 
+// Error says why nothing trusted vouches for the export.
 func (u *Unsigned) Error() string { return "unsigned: " + u.Reason }
 
 // VerifyExport checks an export against signed checkpoints (L8): its hash
