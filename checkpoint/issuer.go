@@ -204,7 +204,7 @@ func (i *Issuer) apply(r events.Record) error {
 	t.tree.Append(LeafHash(r.Data))
 	if e := t.expect; e != nil && e.Size == t.tree.Size() {
 		t.expect = nil
-		if err := CheckLeavesRoot(t.tree, e); err != nil && t.damaged == nil {
+		if err := checkRoot(t.tree, e); err != nil && t.damaged == nil {
 			t.damaged = fmt.Errorf("%w: %w", ErrDamaged, err)
 			i.cfg.Logger.Error("the tenant's history does not match its latest checkpoint: no more checkpoints for it", "tenant", r.Tenant, "err", err)
 			go i.diagnose(i.runCtx, r.Tenant)
@@ -213,8 +213,8 @@ func (i *Issuer) apply(r events.Record) error {
 	return nil
 }
 
-// CheckLeavesRoot checks that a tree of cp's size has its root.
-func CheckLeavesRoot(t *Tree, cp *Checkpoint) error {
+// checkRoot checks that a tree of cp's size has its root.
+func checkRoot(t *Tree, cp *Checkpoint) error {
 	if t.Size() == cp.Size && string(t.Root()) == string(cp.Root) {
 		return nil
 	}

@@ -1,5 +1,7 @@
-// Command ledgerctl is the auditor's tool for the licensing ledger (L3, L4):
-// it exports a tenant's events, verifies their hash chain offline, and asks
+// Command ledgerctl is the auditor's tool for the licensing ledger (L3, L4,
+// L8): it keeps the ledger's signed checkpoints, exports a tenant's events,
+// verifies them offline against the checkpoints (and their hash chain),
+// proves single events, and asks
 // for the state as of any instant, histories and compliance reports, from a
 // running ledgerd or, offline, from an export file.
 //
@@ -110,7 +112,7 @@ func status(e *env, name string, err error) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: export, verify, state, history, reports.")
+	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: signed checkpoints, export, verify, proofs, state, history, reports.")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {
 		fmt.Fprintln(w, "  ledgerctl", c.usage)
