@@ -96,11 +96,34 @@ func (e *Encoder) Count() int { return e.n }
 // Head returns the SHA-256, in hex, of the last record's stored bytes.
 func (e *Encoder) Head() string { return hex.EncodeToString(e.head) }
 
+// CheckpointLine is the line an export starts with when the ledger signs
+// checkpoints (L8): the signed checkpoint of the tenant's tree that covers
+// exactly the events that follow.
+type CheckpointLine struct {
+	Checkpoint string `json:"checkpoint"`
+}
+
+// EncodeCheckpoint writes the checkpoint line. It goes first, so that a
+// verifier knows, before reading the events, how many the export holds.
+func (e *Encoder) EncodeCheckpoint(signed []byte) error {
+	b, err := json.Marshal(CheckpointLine{Checkpoint: string(signed)})
+	if err != nil {
+		return err
+	}
+	_, err = e.w.Write(append(b, '\n'))
+	return err
+}
+
 // Decoder reads an export line by line.
 type Decoder struct {
-	sc   *bufio.Scanner
-	line int
+	sc         *bufio.Scanner
+	line       int
+	checkpoint []byte
 }
+
+// Checkpoint returns the signed checkpoint the export carries, read from
+// its checkpoint line, or nil when it carries none (or it is not read yet).
+func (d *Decoder) Checkpoint() []byte { return d.checkpoint }
 
 // NewDecoder returns a decoder reading from r.
 func NewDecoder(r io.Reader) *Decoder {
@@ -119,6 +142,10 @@ func (d *Decoder) Next() (Line, int, error) {
 		if len(raw) == 0 {
 			continue
 		}
+		if cp, ok := checkpointLine(raw); ok {
+			d.checkpoint = cp
+			continue
+		}
 		l, err := parseLine(raw)
 		if err != nil {
 			return Line{}, d.line, &Break{Kind: KindMalformed, Line: d.line, ID: l.ID, Sequence: l.Sequence, Reason: err.Error()}
@@ -129,6 +156,18 @@ func (d *Decoder) Next() (Line, int, error) {
 		return Line{}, d.line + 1, fmt.Errorf("reading line %d: %w", d.line+1, err)
 	}
 	return Line{}, d.line, io.EOF
+}
+
+// checkpointLine returns the checkpoint of a checkpoint line.
+func checkpointLine(raw []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(raw, []byte(`{"checkpoint"`)) {
+		return nil, false
+	}
+	var c CheckpointLine
+	if json.Unmarshal(raw, &c) != nil || c.Checkpoint == "" {
+		return nil, false
+	}
+	return []byte(c.Checkpoint), true
 }
 
 func parseLine(raw []byte) (Line, error) {

@@ -41,6 +41,9 @@ type VerifyOptions struct {
 	Head string
 	// Progress, if set, is called every ProgressEvery events.
 	Progress func(n int)
+	// Accepted, if set, is called with each line that verified, in order:
+	// the checkpoint package builds the tenant's Merkle tree from it.
+	Accepted func(l Line)
 }
 
 // Verify reads an export to its end and checks that it is a tenant's
@@ -67,6 +70,9 @@ func Verify(d *Decoder, o VerifyOptions) (Summary, error) {
 		}
 		if err := v.accept(l, n); err != nil {
 			return v.sum, err
+		}
+		if o.Accepted != nil {
+			o.Accepted(l)
 		}
 		if o.Progress != nil && v.sum.Events%ProgressEvery == 0 {
 			o.Progress(v.sum.Events)

@@ -98,6 +98,9 @@ var t3 = map[string][]string{
 	"GET state":               {rGA, rLA, rUA, rGR, rAdminAgent},
 	"GET reports":             {rGA, rLA, rUA, rGR, rAdminAgent},
 	"GET events":              {rGA, rGR},
+	"GET checkpoint":          {rGA, rGR},
+	"GET inclusion proof":     {rGA, rGR},
+	"GET consistency proof":   {rGA, rGR},
 }
 
 // guestAssignment is the one action whose answer depends on its subject: a
@@ -216,6 +219,9 @@ func accessList() []access {
 		accessQuery("GET state", "/state"),
 		accessQuery("GET reports", "/reports/seats"),
 		accessQuery("GET events", "/events"),
+		accessQuery("GET checkpoint", "/checkpoint"),
+		accessQuery("GET inclusion proof", "/proofs/inclusion?event=nope"),
+		accessQuery("GET consistency proof", "/proofs/consistency?from=1"),
 	}
 }
 

@@ -63,13 +63,14 @@ func TestAuditEndToEnd(t *testing.T) {
 		data, err := os.ReadFile(file)
 		require.NoError(t, err)
 		lines := strings.SplitAfter(string(data), "\n")
-		var l5 struct{ ID string }
-		require.NoError(t, json.Unmarshal([]byte(lines[5]), &l5))
+		// lines[0] is the export's signed checkpoint; lines[6] the sixth event.
+		var l6 struct{ ID string }
+		require.NoError(t, json.Unmarshal([]byte(lines[6]), &l6))
 		tampered := filepath.Join(dir, "tampered.ndjson")
-		require.NoError(t, os.WriteFile(tampered, []byte(strings.Join(append(lines[:5:5], lines[6:]...), "")), 0o600))
+		require.NoError(t, os.WriteFile(tampered, []byte(strings.Join(append(lines[:6:6], lines[7:]...), "")), 0o600))
 		r := ctl.run(t, "verify", tampered)
 		assert.Equal(t, 3, r.code, "exit status 3: the history does not verify")
-		assert.Contains(t, r.stderr, "FAIL: line 6")
+		assert.Contains(t, r.stderr, "FAIL: line 7")
 		assert.Contains(t, r.stderr, "sequence 6 is missing")
 	})
 
@@ -174,10 +175,10 @@ func requireSameState(t *testing.T, views, state map[string]any, step int) {
 
 // startAuditLedgerd starts ledgerd with the harness's principals and a
 // GlobalReader, auditor@contoso.
-func startAuditLedgerd(t *testing.T) *ledgerd {
+func startAuditLedgerd(t *testing.T, extra ...string) *ledgerd {
 	t.Helper()
 	auditor := auth.Entry{ID: "auditor@contoso", Tenant: tenant, Roles: []string{"GlobalReader"}, Token: auditorToken}
-	return startLedgerd(t, "--auth-file", principalsFile(t, auditor)) // the last --auth-file wins
+	return startLedgerd(t, append([]string{"--auth-file", principalsFile(t, auditor)}, extra...)...) // the last --auth-file wins
 }
 
 // ledgerctl runs the real ledgerctl binary against one ledgerd.

@@ -31,6 +31,7 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 
+	historyCheck  func(tenant string) (uint64, error)
 	snapshots     events.SnapshotStore
 	snapshotEvery int
 	committed     func([]*ledgerv1.Event)
@@ -62,6 +63,11 @@ type Options struct {
 	// (projections.Projector.ApplyCommitted). The events are the ones the
 	// Result returns: neither side may modify them.
 	Committed func([]*ledgerv1.Event)
+	// HistoryCheck, if set, tells whether the tenant's stored history
+	// still matches what was signed of it (its latest checkpoint, L8): nil
+	// if it does, otherwise why, and the first event not confirmed. A
+	// tenant it reports is damaged (see Damage).
+	HistoryCheck func(tenant string) (firstBad uint64, err error)
 	// SlowCommand is how long a command may take before the service logs
 	// a warning saying where its time went: waiting for the tenant's lock,
 	// loading, deciding, appending (and how many tries), handing the events
@@ -105,7 +111,7 @@ func New(store events.Store, o Options) *Service {
 	}
 	return &Service{
 		store: store, catalog: o.Catalog, writer: events.NewULID(), now: o.Now, log: o.Logger, tenants: map[string]*aggregate{}, damaged: map[string]Damage{},
-		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, committed: o.Committed, slowCommand: o.SlowCommand, timeout: o.CommandTimeout,
+		snapshots: o.Snapshots, snapshotEvery: o.SnapshotEvery, historyCheck: o.HistoryCheck, committed: o.Committed, slowCommand: o.SlowCommand, timeout: o.CommandTimeout,
 	}
 }
 
@@ -433,6 +439,11 @@ func (s *Service) load(ctx context.Context, a *aggregate) error {
 	}
 	if err != nil {
 		return err
+	}
+	if s.historyCheck != nil {
+		if seq, err := s.historyCheck(a.state.Tenant); err != nil {
+			return s.markDamaged(a, &historyBreak{Tenant: a.state.Tenant, Sequence: max(seq, 1), Reason: err.Error()})
+		}
 	}
 	s.maybeSnapshot(a)
 	return nil

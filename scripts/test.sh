@@ -12,3 +12,5 @@ go test -race -count=1 -timeout 20m ./...
 # Brief fuzzing of the decoders that face untrusted input (L7).
 go test -run='^$' -fuzz=FuzzDecodeCommand -fuzztime=10s ./infra/httpapi/
 go test -run='^$' -fuzz=FuzzDecode -fuzztime=5s ./events/
+go test -run='^$' -fuzz=FuzzOpenCheckpoint -fuzztime=5s ./checkpoint/
+go test -run='^$' -fuzz=FuzzDecodeProof -fuzztime=5s ./checkpoint/

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensing-ledger/ledger/checkpoint"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
@@ -29,6 +30,10 @@ type API struct {
 	*httptest.Server
 	Scenario *Scenario
 	Marks    []Checkpoint
+	// Issuer signs the tenant's checkpoints over the events as written;
+	// Log keeps them.
+	Issuer *checkpoint.Issuer
+	Log    *MemLog
 }
 
 // StartAPI plays the story in tenant "contoso" and serves it through the
@@ -42,12 +47,19 @@ func StartAPI(t testing.TB, audited func(*MemStore) events.Store) *API {
 	if audited != nil {
 		store = audited(s.Store)
 	}
-	return &API{Server: Serve(t, s.Service, s.Store, store), Scenario: s, Marks: marks}
+	iss, log := StartIssuer(t, s.Store)
+	return &API{Server: ServeSigned(t, s.Service, s.Store, store, iss), Scenario: s, Marks: marks, Issuer: iss, Log: log}
 }
 
 // Serve serves the API for the command service over written, its read
 // models following written and its audit routes reading audited.
 func Serve(t testing.TB, svc *ledger.Service, written, audited events.Store) *httptest.Server {
+	t.Helper()
+	return ServeSigned(t, svc, written, audited, nil)
+}
+
+// ServeSigned is Serve with the checkpoint routes of iss, if not nil.
+func ServeSigned(t testing.TB, svc *ledger.Service, written, audited events.Store, iss *checkpoint.Issuer) *httptest.Server {
 	t.Helper()
 	log := quiet()
 	lic, req := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
@@ -58,7 +70,11 @@ func Serve(t testing.TB, svc *ledger.Service, written, audited events.Store) *ht
 	if err := proj.WaitCaughtUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.New(httpapi.Config{Service: svc, Projector: proj, Licenses: lic, Requests: req, Auth: principals(t), Logger: log, Store: audited})
+	cfg := httpapi.Config{Service: svc, Projector: proj, Licenses: lic, Requests: req, Auth: principals(t), Logger: log, Store: audited}
+	if iss != nil {
+		cfg.Checkpoints = iss
+	}
+	h := httpapi.New(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv

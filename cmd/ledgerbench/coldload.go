@@ -36,6 +36,10 @@ func coldSection(ctx context.Context, cfg config, dir string, t *table, log *slo
 	if err != nil {
 		return err
 	}
+	took, n, err := measureVerify(ctx, store, m.id)
+	if err != nil {
+		return fmt.Errorf("verifying a signed export: %w", err)
+	}
 	plain, err := coldLoads(ctx, store, nil, m, cfg.coldRepeats, log)
 	if err != nil {
 		return err
@@ -52,6 +56,7 @@ func coldSection(ctx context.Context, cfg config, dir string, t *table, log *slo
 		return err
 	}
 	reportCold(t, cfg, plain, snapped)
+	reportVerify(t, took, n)
 	return nil
 }
 

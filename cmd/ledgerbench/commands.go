@@ -45,10 +45,16 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 		return err
 	}
 	defer r.close()
+	if cfg.checkpoints {
+		if err := r.startCheckpoints(ctx, srv.nc, log); err != nil {
+			return err
+		}
+	}
 	models, err := seedTenants(ctx, r, cfg, log)
 	if err != nil {
 		return err
 	}
+	cpBefore, countsBefore := r.checkpointStats(), r.store.counts()
 	clients := makeClients(models, cfg.clients)
 	var run commandRun
 	run.inProcess, run.appends = measureInProcess(ctx, cfg, r, clients, log)
@@ -61,6 +67,9 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 		return err
 	}
 	reportCommands(t, d, run)
+	if cfg.checkpoints {
+		reportCheckpoints(t, d, cpBefore, r.checkpointStats(), r.store.counts().minus(countsBefore))
+	}
 	return nil
 }
 

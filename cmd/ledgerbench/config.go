@@ -46,6 +46,7 @@ type config struct {
 	durabilities []durability
 	http         bool // measure over HTTP too
 	forward      bool // run the forwarder during the command runs
+	checkpoints  bool // run the checkpoint issuer during the command runs
 	smoke        bool
 	cpuProfile   string
 	verbose      bool
@@ -76,6 +77,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&sections, "sections", strings.Join(defaultSections, ","), "sections to run, of "+strings.Join(allSections, ",")+" (fsync: a study of group commit under fsync)")
 	fs.StringVar(&durable, "durability", "default,fsync", "durabilities of the command runs: default (written to the OS), fsync (fsynced before acknowledged)")
 	fs.BoolVar(&c.http, "http", true, "measure the commands over HTTP too (and the queries)")
+	fs.BoolVar(&c.checkpoints, "checkpoints", true, "run the checkpoint issuer (L8) during the command runs, as ledgerd does; false measures the commands without it")
 	fs.BoolVar(&c.forward, "forward", true, "run the forwarder, which publishes every event into the LEDGER stream, during the command runs, as ledgerd does; false measures the commands without it, to see what publication costs")
 	fs.BoolVar(&c.smoke, "smoke", false, "a seconds-long run with tiny sizes, to check that everything works")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")

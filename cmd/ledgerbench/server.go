@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
 
+	"github.com/licensing-ledger/ledger/checkpoint"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
@@ -162,6 +163,9 @@ type rig struct {
 	log       *slog.Logger
 	stop      context.CancelFunc
 	done      sync.WaitGroup
+	// issuer signs checkpoints (--checkpoints); stopIssuer stops it.
+	issuer     *checkpoint.Issuer
+	stopIssuer context.CancelFunc
 }
 
 // newRig opens the store and starts the projector and, with forwarding,
@@ -193,6 +197,9 @@ func newRig(ctx context.Context, nc *nats.Conn, forwarding bool, log *slog.Logge
 
 // close stops the projector and the forwarder and closes the store.
 func (r *rig) close() {
+	if r.stopIssuer != nil {
+		r.stopIssuer()
+	}
 	r.stop()
 	r.done.Wait()
 	_ = r.store.Close()

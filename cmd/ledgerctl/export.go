@@ -60,10 +60,15 @@ func fetchExport(ctx context.Context, c *common, prog *progress) (*http.Response
 // the server sent all of it. It returns the number of events.
 func copyExport(dst io.Writer, resp *http.Response, prog *progress) (int, error) {
 	cnt := &counter{r: resp.Body, p: prog, what: "events"}
-	if _, err := io.Copy(dst, cnt); err != nil {
-		return cnt.lines, fmt.Errorf("after %d events: %w", cnt.lines, err)
+	_, err := io.Copy(dst, cnt)
+	n := cnt.lines
+	if resp.Header.Get(checkpointSizeHeader) != "" {
+		n-- // the first line is the export's signed checkpoint
 	}
-	return cnt.lines, complete(resp, cnt.lines)
+	if err != nil {
+		return n, fmt.Errorf("after %d events: %w", n, err)
+	}
+	return n, complete(resp, n)
 }
 
 // complete checks an export's trailers once its body is read: the server

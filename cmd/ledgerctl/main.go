@@ -1,10 +1,15 @@
-// Command ledgerctl is the auditor's tool for the licensing ledger (L3, L4):
-// it exports a tenant's events, verifies their hash chain offline, and asks
+// Command ledgerctl is the auditor's tool for the licensing ledger (L3, L4,
+// L8): it keeps the ledger's signed checkpoints, exports a tenant's events,
+// verifies them offline against the checkpoints (and their hash chain),
+// proves single events, and asks
 // for the state as of any instant, histories and compliance reports, from a
 // running ledgerd or, offline, from an export file.
 //
 //	ledgerctl export  --tenant contoso --out contoso.ndjson
-//	ledgerctl verify  contoso.ndjson
+//	ledgerctl key     --out ledger.pub
+//	ledgerctl checkpoint --tenant contoso --key ledger.pub --checkpoint last.checkpoint --out today.checkpoint
+//	ledgerctl verify  contoso.ndjson --key ledger.pub --checkpoint last.checkpoint
+//	ledgerctl prove   EVENT-ID --checkpoint today.checkpoint --key ledger.pub
 //	ledgerctl state   --tenant contoso --as-of 2025-01-31T17:00:00Z
 //	ledgerctl history --tenant contoso --user alice
 //	ledgerctl report  seats --tenant contoso --from 2025-01-01 --to 2025-01-31
@@ -51,7 +56,10 @@ type command struct {
 
 var commands = []command{
 	{"export", "export --tenant T [--out FILE]          write the tenant's events, as stored, to FILE (or stdout)", runExport},
-	{"verify", "verify FILE | --tenant T [--head SHA]  check the hash chain of an export, or of the live store", runVerify},
+	{"verify", "verify [FILE] --key KEY [--checkpoint KEPT ...]   check an export (or the live store) against signed checkpoints", runVerify},
+	{"checkpoint", "checkpoint --tenant T --key KEY [--checkpoint KEPT ...] [--out FILE]   fetch the latest signed checkpoint, to keep", runCheckpoint},
+	{"prove", "prove EVENT-ID --checkpoint KEPT --key KEY [--file EXPORT]   check that one event is in a kept checkpoint", runProve},
+	{"key", "key [--out FILE] [--signing-key FILE]   print the ledger's checkpoint verifier key", runKey},
 	{"state", "state --tenant T [--as-of TIME]         the tenant as of an instant: seats, licenses, requests", runState},
 	{"history", "history --tenant T --user U|--product P|--subscription S|--request R|--group G", runHistory},
 	{"report", "report NAME --tenant T [--from D --to D] [--format csv|json]   " + reportList(), runReport},
@@ -105,7 +113,7 @@ func status(e *env, name string, err error) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: export, verify, state, history, reports.")
+	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: signed checkpoints, export, verify, proofs, state, history, reports.")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {
 		fmt.Fprintln(w, "  ledgerctl", c.usage)

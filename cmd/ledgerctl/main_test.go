@@ -64,12 +64,13 @@ func TestVerifyNamesTheTamperedEvent(t *testing.T) {
 	require.NoError(t, err)
 	lines := strings.SplitAfter(string(data), "\n")
 	tampered := filepath.Join(t.TempDir(), "tampered.ndjson")
-	require.NoError(t, os.WriteFile(tampered, []byte(strings.Join(slices.Delete(slices.Clone(lines), 9, 10), "")), 0o600))
+	// lines[0] is the export's signed checkpoint: lines[10] is the tenth event.
+	require.NoError(t, os.WriteFile(tampered, []byte(strings.Join(slices.Delete(slices.Clone(lines), 10, 11), "")), 0o600))
 
 	r := ctl(t, nil, "", "verify", tampered)
 	assert.Equal(t, exitBroken, r.code)
 	eleventh := api.Scenario.Store.Records("contoso")[10].ID
-	assert.Contains(t, r.stderr, "FAIL: line 10, event "+eleventh+" (sequence 11): missing: sequence 11 follows")
+	assert.Contains(t, r.stderr, "FAIL: line 11, event "+eleventh+" (sequence 11): missing: sequence 11 follows")
 
 	cut := filepath.Join(t.TempDir(), "cut.ndjson")
 	require.NoError(t, os.WriteFile(cut, []byte(strings.Join(lines[:40], "")), 0o600))

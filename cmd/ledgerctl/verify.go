@@ -19,7 +19,10 @@ func runVerify(ctx context.Context, args []string, e *env) error {
 	var c common
 	var head string
 	var asJSON bool
+	var t trust
 	fs := newFlags("verify", e, &c, false)
+	t.register(fs)
+	fs.StringVar(&t.previous, "previous", "", "an earlier export, kept with a checkpoint: it must verify, and a change is then named exactly")
 	fs.StringVar(&head, "head", "", "a head (SHA-256, hex) kept from an earlier verification: the history must still hold its event")
 	fs.BoolVar(&asJSON, "json", false, "print the summary as JSON")
 	rest, err := parse(fs, args)
@@ -29,10 +32,15 @@ func runVerify(ctx context.Context, args []string, e *env) error {
 	if h, herr := hex.DecodeString(head); head != "" && (herr != nil || len(h) != sha256.Size) {
 		return usagef("--head must be a SHA-256 in hex (64 digits), as verify prints it")
 	}
+	if len(rest) > 1 {
+		return usagef("verify takes one file, not %d", len(rest))
+	}
+	if len(t.keys) > 0 || len(t.kept) > 0 || t.previous != "" {
+		return runVerifySigned(ctx, rest, &t, asJSON, &c, e)
+	}
+	fmt.Fprintln(e.stderr, "note: no --key: only the hash chain is checked, which proves little against whoever can write the store; give the ledger's key (ledgerctl key)")
 	var sum audit.Summary
 	switch {
-	case len(rest) > 1:
-		return usagef("verify takes one file, not %d", len(rest))
 	case len(rest) == 1:
 		sum, err = verifyFile(rest[0], head, &c, e)
 	default:
@@ -46,6 +54,28 @@ func runVerify(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	return printSummary(e.stdout, sum, asJSON)
+}
+
+// runVerifySigned verifies an export against signed checkpoints (L8).
+func runVerifySigned(ctx context.Context, rest []string, t *trust, asJSON bool, c *common, e *env) error {
+	if len(t.keys) == 0 {
+		return usagef("--checkpoint needs --key: the ledger's verifier key, as 'ledgerctl key' prints it")
+	}
+	path := ""
+	if len(rest) == 1 {
+		path = rest[0]
+	}
+	sum, err := verifySigned(ctx, path, t, c, e)
+	if isBroken(err) {
+		return brokenError{err}
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return printSummary(e.stdout, sum.Summary, true)
+	}
+	return printSigned(e.stdout, sum)
 }
 
 // verifyFile verifies an export file; "-" is stdin.

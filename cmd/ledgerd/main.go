@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/licensing-ledger/ledger/checkpoint"
 	"github.com/licensing-ledger/ledger/ledger"
 )
 
@@ -42,6 +43,10 @@ type config struct {
 	storeWait      time.Duration
 	tlsCert        string
 	tlsKey         string
+	// Signed checkpoints (L8): see checkpoints.go.
+	checkpointKey      string
+	checkpointOrigin   string
+	checkpointInterval time.Duration
 }
 
 func parseFlags(args []string) (config, error) {
@@ -71,6 +76,9 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.expireInterval, "expire-interval", time.Hour, "how often pending requests older than 12 months are expired")
 	fs.DurationVar(&c.storeWait, "store-wait", 5*time.Minute, "how long to wait at start for an external NATS or KurrentDB to answer, trying again with backoff")
 	fs.DurationVar(&c.commandTimeout, "command-timeout", ledger.DefaultCommandTimeout, "how long a command may take, waiting for its tenant included, before it is answered 503 Unavailable")
+	fs.StringVar(&c.checkpointKey, "checkpoint-key", "", "checkpoint signing key file (default: <data>/checkpoint.key, created on the first run); never in NATS or KurrentDB")
+	fs.StringVar(&c.checkpointOrigin, "checkpoint-origin", checkpoint.DefaultName, "the ledger's name in checkpoint origins (NAME/ledger/<tenant>) and in a new key")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", checkpoint.DefaultInterval, "how often, at most, a tenant with new events gets a signed checkpoint")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -81,7 +89,7 @@ func parseFlags(args []string) (config, error) {
 	if err := c.nats.readPasswordFile(); err != nil {
 		return c, err
 	}
-	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkTimeouts(), c.checkTLS())
+	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkTimeouts(), c.checkTLS(), c.checkCheckpoints())
 }
 
 // readPasswordFile takes the NATS password from --nats-password-file, if

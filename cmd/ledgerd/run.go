@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/licensing-ledger/ledger/checkpoint"
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
@@ -80,7 +83,10 @@ type backend struct {
 	nc        *nats.Conn
 	store     events.Store
 	snapshots events.SnapshotStore
-	closers   []func()
+	// checkpoints signs the tenants' histories (L8); it stops, with a
+	// last round, before the store closes.
+	checkpoints *checkpoint.Issuer
+	closers     []func()
 }
 
 // close stops what openBackend started, in reverse order.
@@ -109,6 +115,12 @@ func openBackend(ctx context.Context, cfg config, fail context.CancelCauseFunc, 
 		b.close()
 		return nil, err
 	}
+	iss, stopCheckpoints, err := startCheckpoints(ctx, cfg, nc, b.store, log)
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	b.checkpoints, b.closers = iss, append(b.closers, stopCheckpoints)
 	return b, nil
 }
 
@@ -155,7 +167,7 @@ func waitable(cfg config, err error) bool {
 // on one embedded store lose acknowledged events, so a second ledgerd on
 // the directory fails here, naming it and its owner's pid.
 func lockData(cfg config, log *slog.Logger) (func(), error) {
-	if cfg.nats.url != "" && cfg.authFile != "" {
+	if cfg.nats.url != "" && cfg.authFile != "" && cfg.checkpointKey != "" {
 		return func() {}, nil // --data is not used
 	}
 	lock, err := dirlock.Acquire(cfg.data)
@@ -182,7 +194,8 @@ func serveLedger(ctx context.Context, cfg config, b *backend, cat *catalog.Catal
 	store, snapshots := b.store, b.snapshots
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, licenses, requests)
-	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted, CommandTimeout: cfg.commandTimeout})
+	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted,
+		CommandTimeout: cfg.commandTimeout, HistoryCheck: signedHistory(b.checkpoints)})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go projector.Run(runCtx)
@@ -190,13 +203,17 @@ func serveLedger(ctx context.Context, cfg config, b *backend, cat *catalog.Catal
 	if err := waitForReadModels(ctx, projector, log); err != nil {
 		return err
 	}
+	front.setPhase("checking the histories against their checkpoints")
+	if err := b.checkpoints.WaitReady(ctx); err != nil {
+		return err
+	}
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
-	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store,
+	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Checkpoints: b.checkpoints,
 		Readiness: []httpapi.ReadinessCheck{
 			{Name: "store", Check: storeReady(store)},
 			{Name: "read-models", Check: readModelsReady(projector)},
-			{Name: "history", Check: historyReady(svc)},
+			{Name: "history", Check: historyReady(svc, b.checkpoints)},
 		}})
 	front.open(api)
 	log.Info("ledger API ready", "addr", cfg.listen)
@@ -226,20 +243,37 @@ func storeReady(store events.Store) func(context.Context) error {
 }
 
 // historyReady is the readiness check of the tenants' histories: it fails
-// while a tenant's history is damaged (ledger.Damage), naming each such
-// tenant and its first bad event, until an operator restores it and
-// restarts the service. The other tenants are served meanwhile.
-func historyReady(svc *ledger.Service) func(context.Context) error {
+// while a tenant's history is damaged (ledger.Damage), or no longer
+// matches its latest signed checkpoint, naming each such tenant, until an
+// operator restores it and restarts the service. The other tenants are
+// served meanwhile.
+func historyReady(svc *ledger.Service, iss *checkpoint.Issuer) func(context.Context) error {
 	return func(context.Context) error {
-		damaged := svc.Damaged()
+		damaged := map[string]string{}
+		for tenant := range iss.DamagedTenants() {
+			damaged[tenant] = tenant + " (does not match its latest checkpoint)"
+		}
+		for _, d := range svc.Damaged() {
+			damaged[d.Tenant] = fmt.Sprintf("%s at event %d", d.Tenant, d.Sequence)
+		}
 		if len(damaged) == 0 {
 			return nil
 		}
-		names := make([]string, len(damaged))
-		for i, d := range damaged {
-			names[i] = fmt.Sprintf("%s at event %d", d.Tenant, d.Sequence)
-		}
+		names := slices.Sorted(maps.Values(damaged))
 		return domain.Errorf(domain.CodeDamaged, "damaged history in %d tenant(s): %s; their commands and views are refused, the other tenants are served", len(damaged), strings.Join(names, ", "))
+	}
+}
+
+// signedHistory is the ledger's check of a tenant's history against what
+// the checkpoint issuer signed of it (ledger.Options.HistoryCheck).
+func signedHistory(iss *checkpoint.Issuer) func(string) (uint64, error) {
+	return func(tenant string) (uint64, error) {
+		err := iss.Damaged(tenant)
+		var m *checkpoint.Mismatch
+		if errors.As(err, &m) {
+			return m.From, err
+		}
+		return 0, err
 	}
 }
 

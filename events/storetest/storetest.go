@@ -77,6 +77,7 @@ func Run(t *testing.T, factory Factory) {
 		{"EmptyAndLargeData", emptyAndLargeData},
 		{"InvalidTokensRefused", invalidTokensRefused},
 		{"SequencesMustFollowCursor", sequencesMustFollowCursor},
+		{"CheckpointsCoverTheStore", checkpointsCoverTheStore},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.test(newFixture(t, factory(t))) })

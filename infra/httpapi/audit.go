@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/audit"
+	"github.com/licensing-ledger/ledger/checkpoint"
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/events"
 )
@@ -26,9 +27,10 @@ const auditWriteWindow = 10 * time.Minute
 // an instant, histories and reports. Each answer replays the tenant's
 // events and checks their hash chain as it goes.
 type auditAPI struct {
-	s     *Server
-	store events.Store
-	now   func() time.Time
+	s           *Server
+	store       events.Store
+	now         func() time.Time
+	checkpoints Checkpoints // nil: no checkpoints (L8)
 }
 
 func newAuditAPI(s *Server, store events.Store) *auditAPI {
@@ -51,7 +53,24 @@ func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Trailer", strings.Join([]string{audit.TrailerEventCount, audit.TrailerHead, audit.TrailerExportError, audit.TrailerDamage}, ", "))
 	enc := audit.NewEncoder(out)
 	check := audit.NewChecker(tenant)
+	limit, err := a.exportCheckpoint(w, r, tenant, enc)
+	if err == nil {
+		err = a.exportEvents(w, r, tenant, enc, limit, check)
+	}
+	a.endExport(w, r, tenant, enc, out.started, err, time.Since(start))
+	if b := check.Break(); b != nil && err == nil {
+		w.Header().Set(audit.TrailerDamage, b.Error())
+		a.s.log.Warn("exported a damaged history", "tenant", tenant, "break", b.Error())
+	}
+}
+
+// exportEvents writes the tenant's events, up to sequence limit if not 0,
+// each checked against the chain as it goes.
+func (a *auditAPI) exportEvents(w http.ResponseWriter, r *http.Request, tenant string, enc *audit.Encoder, limit uint64, check *audit.Checker) error {
 	err := a.store.Read(r.Context(), tenant, events.Cursor{}, func(rec events.Record) error {
+		if limit > 0 && rec.Sequence > limit {
+			return errEnough
+		}
 		check.Next(rec)
 		if err := enc.Encode(rec); err != nil {
 			return err
@@ -61,14 +80,38 @@ func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if err == nil {
+	if err == nil || errors.Is(err, errEnough) {
 		err = enc.Flush()
 	}
-	a.endExport(w, r, tenant, enc, out.started, err, time.Since(start))
-	if b := check.Break(); b != nil && err == nil {
-		w.Header().Set(audit.TrailerDamage, b.Error())
-		a.s.log.Warn("exported a damaged history", "tenant", tenant, "break", b.Error())
+	return err
+}
+
+// exportCheckpoint writes the export's first line, the tenant's latest
+// signed checkpoint, and returns the size it covers: the export stops
+// there. A damaged tenant's export carries its last checkpoint and every
+// event, for the auditor to find where they differ. A tenant without
+// events, or whose checkpoint cannot be had now (NATS unreachable), has no
+// checkpoint line.
+func (a *auditAPI) exportCheckpoint(w http.ResponseWriter, r *http.Request, tenant string, enc *audit.Encoder) (uint64, error) {
+	if a.checkpoints == nil {
+		return 0, nil
 	}
+	cp, err := a.checkpoints.Latest(r.Context(), tenant)
+	switch {
+	case errors.Is(err, checkpoint.ErrNoCheckpoint):
+		return 0, nil
+	case errors.Is(err, checkpoint.ErrDamaged) && cp != nil:
+		a.s.log.Error("exporting a tenant whose history does not match its latest checkpoint", "tenant", tenant, "err", err)
+		w.Header().Set(HeaderCheckpointSize, strconv.FormatUint(cp.Size, 10))
+		return 0, enc.EncodeCheckpoint(cp.Note)
+	case err != nil:
+		// The events are still worth having: exported without a checkpoint,
+		// they fail verify --key as unsigned, which says to retry.
+		a.s.log.Warn("exporting without a checkpoint", "tenant", tenant, "err", err)
+		return 0, nil
+	}
+	w.Header().Set(HeaderCheckpointSize, strconv.FormatUint(cp.Size, 10))
+	return cp.Size, enc.EncodeCheckpoint(cp.Note)
 }
 
 // flush sends what the encoder holds and gives the client more time.

@@ -84,8 +84,13 @@ func TestExportStreamsTheEventsAsStoredWithTrailers(t *testing.T) {
 	assert.Equal(t, sum.Head, resp.Trailer.Get(audit.TrailerHead))
 	assert.Empty(t, resp.Trailer.Get(audit.TrailerExportError))
 
+	lines := bytes.SplitN(body, []byte("\n"), 3)
+	var cp audit.CheckpointLine
+	require.NoError(t, json.Unmarshal(lines[0], &cp))
+	assert.Contains(t, cp.Checkpoint, "licensing-ledger/ledger/contoso\n58\n", "the export starts with its signed checkpoint")
+	assert.Equal(t, "58", resp.Header.Get(httpapi.HeaderCheckpointSize))
 	var first audit.Line
-	require.NoError(t, json.Unmarshal(body[:bytes.IndexByte(body, '\n')], &first))
+	require.NoError(t, json.Unmarshal(lines[1], &first))
 	assert.Equal(t, recs[0].Data, first.Data, "the very bytes stored")
 }
 

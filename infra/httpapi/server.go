@@ -51,6 +51,9 @@ type Config struct {
 	// Readiness lists what GET /readyz checks (see ReadinessCheck); with
 	// none, the ledger is ready whenever it answers.
 	Readiness []ReadinessCheck
+	// Checkpoints, if set, serves the tenants' signed checkpoints and
+	// proofs, and the export carries the latest checkpoint (L8).
+	Checkpoints Checkpoints
 }
 
 // New returns the API's handler.
@@ -65,6 +68,11 @@ func New(c Config) http.Handler {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/requests", s.listRequests)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/users/{user}/licenses", s.userLicenses)
 	trail := newAuditAPI(s, c.Store)
+	trail.checkpoints = c.Checkpoints
+	mux.HandleFunc("GET /v1/checkpoint-key", trail.checkpointKey)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/checkpoint", trail.checkpoint)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/proofs/inclusion", trail.inclusion)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/proofs/consistency", trail.consistency)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/events", trail.export)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/state", trail.state)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/history", trail.history)
@@ -121,7 +129,7 @@ type principalKey struct{}
 // orchestrators probe /healthz and /readyz without a token.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/v1/checkpoint-key" {
 			next.ServeHTTP(w, r)
 			return
 		}

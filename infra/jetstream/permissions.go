@@ -70,6 +70,7 @@ func reservedDurables(consumers []ConsumerUser, except string) []string {
 // cannot look. readLog adds reading the commit log by info and gets only.
 func readerPermissions(othersDurables []string, readLog bool) *server.Permissions {
 	publish := append([]string{"$JS.API.INFO", "$JS.API.STREAM.NAMES"}, streamReads(StreamName)...)
+	publish = append(publish, streamReads(CheckpointStreamName)...) // witnesses and monitors read the signed checkpoints
 	publish = append(publish,
 		"$JS.API.CONSUMER.CREATE."+StreamName+".>", // <name> and <name>.<filter>
 		"$JS.API.CONSUMER.DURABLE.CREATE."+StreamName+".*",
@@ -87,7 +88,7 @@ func readerPermissions(othersDurables []string, readLog bool) *server.Permission
 	}
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: publish, Deny: deny},
-		Subscribe: &server.SubjectPermission{Allow: []string{PublicSubjects, "_INBOX.>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{PublicSubjects, CheckpointSubjects, "_INBOX.>"}},
 	}
 }
 
