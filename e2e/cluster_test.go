@@ -111,12 +111,6 @@ func requireSameLedgerdBlock(t *testing.T) {
 	assert.Equal(t, block("testdata/nats-permissions.conf"), block("../deploy/nats/permissions.conf"), "ledgerd's permission block")
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	return string(b)
-}
 
 // clusterNode is one nats-server of the cluster, started from the
 // production configuration with its node's environment.
@@ -240,10 +234,16 @@ func readAsMailer(t *testing.T, urls []string, secrets string, want int) map[str
 	assert.Error(t, publishChecked(nc, jetstream.LogSubject("default")), "the mailer may not write the commit log")
 	js, err := natsjs.New(nc)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cons, err := js.CreateOrUpdateConsumer(ctx, jetstream.StreamName, natsjs.ConsumerConfig{Durable: "mailer", AckPolicy: natsjs.AckExplicitPolicy})
-	require.NoError(t, err)
+	var cons natsjs.Consumer
+	eventually(t, 60*time.Second, func() error { // the cluster may still elect leaders after the kill
+		try, stop := context.WithTimeout(ctx, 10*time.Second)
+		defer stop()
+		var err error
+		cons, err = js.CreateOrUpdateConsumer(try, jetstream.StreamName, natsjs.ConsumerConfig{Durable: "mailer", AckPolicy: natsjs.AckExplicitPolicy})
+		return err
+	})
 	got := map[string]int{}
 	for n := 0; n < want && ctx.Err() == nil; {
 		batch, err := cons.Fetch(want-n, natsjs.FetchMaxWait(2*time.Second))

@@ -1,10 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -102,12 +102,7 @@ func exportRaw(t *testing.T, l *ledgerd, token string) (int, http.Header) {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	lines := 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, audit.MaxLineBytes)
-	for sc.Scan() {
-		lines++
-	}
-	require.NoError(t, sc.Err())
-	return lines, resp.Trailer
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return countEventLines(t, body), resp.Trailer
 }

@@ -185,7 +185,9 @@ func TestARestartFindsAHistoryThatNoLongerMatchesItsCheckpoint(t *testing.T) {
 	defer stop()
 	after, err := iss.Latest(env.ctx, "acme")
 	require.ErrorIs(t, err, checkpoint.ErrDamaged)
-	assert.Contains(t, err.Error(), "the checkpoint of tree size 6")
+	// The latest checkpoint (size 6) finds it; the narrowing to the stored
+	// checkpoint of size 4, below, may already have happened.
+	assert.Regexp(t, "the checkpoint of tree size (6|4)", err.Error())
 	assert.Equal(t, before.Note, after.Note, "a damaged tenant keeps its last checkpoint and gets no new one")
 	_, err = iss.Latest(env.ctx, "beta")
 	assert.NoError(t, err, "other tenants go on")
