@@ -111,7 +111,6 @@ func requireSameLedgerdBlock(t *testing.T) {
 	assert.Equal(t, block("testdata/nats-permissions.conf"), block("../deploy/nats/permissions.conf"), "ledgerd's permission block")
 }
 
-
 // clusterNode is one nats-server of the cluster, started from the
 // production configuration with its node's environment.
 type clusterNode struct {
