@@ -8,6 +8,7 @@
 //	ledgerctl state   --tenant contoso --as-of 2025-01-31T17:00:00Z
 //	ledgerctl history --tenant contoso --user alice
 //	ledgerctl report  seats --tenant contoso --from 2025-01-01 --to 2025-01-31
+//	ledgerctl tail    --nats nats://127.0.0.1:4222 --tenant contoso --type LicenseAssigned
 //
 // Exit status: 0 done, 1 failed, 2 wrong usage, 3 the history does not verify.
 package main
@@ -55,6 +56,7 @@ var commands = []command{
 	{"state", "state --tenant T [--as-of TIME]         the tenant as of an instant: seats, licenses, requests", runState},
 	{"history", "history --tenant T --user U|--product P|--subscription S|--request R|--group G", runHistory},
 	{"report", "report NAME --tenant T [--from D --to D] [--format csv|json]   " + reportList(), runReport},
+	{"tail", "tail [--nats URL] [--tenant T] [--type E] [--from-seq N | --since TIME] [--follow=false] [--count N]   events from NATS as JSON lines", runTail},
 }
 
 func main() {
