@@ -198,4 +198,3 @@ func printEvent(out io.Writer, msg natsjs.Msg) error {
 	_, err = out.Write(line.Bytes())
 	return err
 }
-
