@@ -48,4 +48,3 @@ func streamDeleted(call trailerSetter, name string) error {
 	call.SetTrailer(metadata.Pairs("exception", "stream-deleted", "stream-name", name))
 	return status.Errorf(codes.FailedPrecondition, "Event stream '%s' is deleted.", name)
 }
-
