@@ -30,6 +30,10 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 	if len(recs) == 0 {
 		return s.endsAt(ctx, stream, expected)
 	}
+	if size := appendSize(proposed); size > s.maxAppendSize {
+		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s: %w: %d events take %d bytes, more than the %d bytes KurrentDB takes in one append (its MaxAppendSize; raise it on the node and --kurrentdb-max-append to match)",
+			stream, events.ErrTooLarge, len(recs), size, s.maxAppendSize)
+	}
 	client := s.current()
 	opts := esdb.AppendToStreamOptions{ExpectedRevision: expectedRevision(expected)}
 	result, err := client.AppendToStream(ctx, stream, opts, proposed...)
@@ -38,9 +42,23 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 		return s.appended(ctx, stream, recs, result)
 	case hasCode(err, esdb.ErrorCodeWrongExpectedVersion):
 		return s.retried(ctx, stream, expected, recs)
+	case tooLarge(err):
+		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s: %w: the node refused %d bytes, so its MaxAppendSize is below the %d bytes --kurrentdb-max-append says: set the flag to the node's setting (%w)",
+			stream, events.ErrTooLarge, appendSize(proposed), s.maxAppendSize, err)
 	default:
 		return events.Cursor{}, s.failure(ctx, client, "append to "+stream, err)
 	}
+}
+
+// appendSize is what an append counts against a node's MaxAppendSize: each
+// event's data and metadata and twice its type's length (a node counts the
+// type in UTF-16), an upper bound of what any KurrentDB version counts.
+func appendSize(evs []esdb.EventData) int {
+	size := 0
+	for _, ev := range evs {
+		size += len(ev.Data) + len(ev.Metadata) + 2*len(ev.EventType)
+	}
+	return size
 }
 
 // expectedRevision is the stream state an append at the cursor expects.
