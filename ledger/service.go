@@ -373,6 +373,9 @@ func (s *Service) load(ctx context.Context, a *aggregate) error {
 			return s.markDamaged(a, b)
 		}
 	}
+	if errors.Is(err, events.ErrDamaged) { // the store says so: a deleted stream
+		return s.markDamaged(a, &historyBreak{Tenant: a.state.Tenant, Sequence: a.cursor.Sequence + 1, Reason: err.Error()})
+	}
 	if err != nil {
 		return err
 	}
@@ -460,6 +463,10 @@ func (s *Service) boundaryError(err error) error {
 		return err
 	case errors.Is(err, events.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return domain.Errorf(domain.CodeUnavailable, "the event store did not answer in time; send the command again with the same Idempotency-Key: %v", err)
+	case errors.Is(err, events.ErrTooLarge):
+		return domain.Errorf(domain.CodePayloadTooLarge, "the command's events are more than the event store takes at once; send it in smaller parts: %v", err)
+	case errors.Is(err, events.ErrDamaged):
+		return domain.Errorf(domain.CodeDamaged, "%v", err)
 	}
 	s.log.Error("command failed", "err", err)
 	return &domain.Error{Code: domain.CodeInternal, Detail: fmt.Sprintf("internal error: %v", err)}
