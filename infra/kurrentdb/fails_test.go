@@ -3,6 +3,7 @@ package kurrentdb_test
 import (
 	"bytes"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -47,44 +48,98 @@ func TestAnAppendOverTheMaxAppendSizeIsTooLargeAndNamesTheLimit(t *testing.T) {
 // TestANodeWithASmallerLimitRefusesAsTooLarge: the store believes the
 // node takes 1 MiB, the node takes 64 KiB. The node's refusal must still
 // read as too large, not as unavailable.
-func TestANodeWithASmallerLimitRefusesAsTooLarge(t *testing.T) {
-	srv := kurrentdbtest.Start(t, kurrentdbtest.WithMaxAppendSize(64<<10))
-	store := open(t, srv.ConnectionString())
-	defer store.Close()
+// node is a KurrentDB node to run a failure case against: the stand-in,
+// or a real one, whose streams a case tells apart from other runs' by a
+// prefix of its own.
+type node struct {
+	url    string
+	prefix string
+	raw    *esdb.Client
+}
 
-	for _, n := range []int{1, 5} {
-		_, err := store.Append(testContext(t), "acme", events.Cursor{}, bigRecords("acme", events.Cursor{}, n, 100<<10/n))
-		require.ErrorIs(t, err, events.ErrTooLarge, "%d records", n)
+// open opens a store on the node.
+func (n node) open(t *testing.T, opts ...kurrentdb.Option) *kurrentdb.Store {
+	store := open(t, n.url, append([]kurrentdb.Option{kurrentdb.WithStreamPrefix(n.prefix)}, opts...)...)
+	t.Cleanup(func() { _ = store.Close() })
+	return store
+}
+
+// failureCases run against the stand-in and, with KURRENTDB_URL, against
+// a real node at its default settings (MaxAppendSize 1 MiB).
+var failureCases = []struct {
+	name string
+	test func(t *testing.T, n node)
+}{
+	{"ANodeWithASmallerLimitRefusesAsTooLarge", nodeLimitIsTooLarge},
+	{"ATombstonedTenantIsDamagedNeverEmpty", tombstonedIsDamaged},
+	{"ASoftDeletedTenantIsDamagedNeverEmpty", softDeletedIsDamaged},
+	{"SubscribeAndHeadPassOverATombstone", subscribeAndHeadPassOverATombstone},
+}
+
+func TestFailuresInProcess(t *testing.T) {
+	for _, c := range failureCases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := kurrentdbtest.Start(t)
+			c.test(t, node{url: srv.ConnectionString(), prefix: kurrentdb.DefaultStreamPrefix, raw: rawClient(t, srv)})
+		})
+	}
+}
+
+// TestFailuresKurrentDB runs the failure cases against the node at
+// $KURRENTDB_URL, which must be at its default MaxAppendSize and let the
+// connection's user delete streams; it checks that the stand-in fails as a
+// real node does.
+func TestFailuresKurrentDB(t *testing.T) {
+	url := os.Getenv("KURRENTDB_URL")
+	if url == "" {
+		t.Skip("KURRENTDB_URL is not set: set it to an esdb connection string to run the failure cases against a real KurrentDB")
+	}
+	for _, c := range failureCases {
+		t.Run(c.name, func(t *testing.T) {
+			config, err := esdb.ParseConnectionString(url)
+			require.NoError(t, err)
+			raw, err := esdb.NewClient(config)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = raw.Close() })
+			c.test(t, node{url: url, prefix: uniquePrefix(), raw: raw})
+		})
+	}
+}
+
+// nodeLimitIsTooLarge: the store believes the node takes 4 MiB, the node
+// takes 1 MiB. The node's refusal must still read as too large, not as
+// unavailable.
+func nodeLimitIsTooLarge(t *testing.T, n node) {
+	store := n.open(t, kurrentdb.WithMaxAppendSize(4<<20))
+	for _, count := range []int{1, 4} {
+		_, err := store.Append(testContext(t), "acme", events.Cursor{}, bigRecords("acme", events.Cursor{}, count, (2<<20)/count))
+		require.ErrorIs(t, err, events.ErrTooLarge, "%d records", count)
 		require.NotErrorIs(t, err, events.ErrUnavailable)
 		assert.Contains(t, err.Error(), "--kurrentdb-max-append")
 	}
 	requireNothingStored(t, store, "acme")
 }
 
-func TestATombstonedTenantIsDamagedNeverEmpty(t *testing.T) {
-	srv := kurrentdbtest.Start(t)
-	store := open(t, srv.ConnectionString())
-	defer store.Close()
+func tombstonedIsDamaged(t *testing.T, n node) {
+	store := n.open(t)
 	_, cur := appendNext(t, store, "acme", events.Cursor{}, 2)
-	_, err := rawClient(t, srv).TombstoneStream(testContext(t), "ledger-acme", esdb.TombstoneStreamOptions{})
+	_, err := n.raw.TombstoneStream(testContext(t), n.prefix+"acme", esdb.TombstoneStreamOptions{})
 	require.NoError(t, err)
 
 	err = store.Read(testContext(t), "acme", events.Cursor{}, func(events.Record) error { return nil })
 	require.ErrorIs(t, err, events.ErrDamaged)
 	require.NotErrorIs(t, err, events.ErrUnavailable)
-	assert.Contains(t, err.Error(), "ledger-acme")
+	assert.Contains(t, err.Error(), n.prefix+"acme")
 	_, err = store.Append(testContext(t), "acme", cur, newRecords("acme", cur, 1))
 	require.ErrorIs(t, err, events.ErrDamaged)
 	_, err = store.Append(testContext(t), "acme", events.Cursor{}, newRecords("acme", events.Cursor{}, 1))
 	require.ErrorIs(t, err, events.ErrDamaged, "not a new tenant either")
 }
 
-func TestASoftDeletedTenantIsDamagedNeverEmpty(t *testing.T) {
-	srv := kurrentdbtest.Start(t)
-	store := open(t, srv.ConnectionString())
-	defer store.Close()
+func softDeletedIsDamaged(t *testing.T, n node) {
+	store := n.open(t)
 	appendNext(t, store, "acme", events.Cursor{}, 2)
-	_, err := rawClient(t, srv).DeleteStream(testContext(t), "ledger-acme", esdb.DeleteStreamOptions{})
+	_, err := n.raw.DeleteStream(testContext(t), n.prefix+"acme", esdb.DeleteStreamOptions{})
 	require.NoError(t, err)
 
 	err = store.Read(testContext(t), "acme", events.Cursor{}, func(events.Record) error { return nil })
@@ -94,13 +149,11 @@ func TestASoftDeletedTenantIsDamagedNeverEmpty(t *testing.T) {
 	require.NoError(t, err, "a tenant never written is still empty")
 }
 
-func TestSubscribeAndHeadPassOverATombstone(t *testing.T) {
-	srv := kurrentdbtest.Start(t)
-	store := open(t, srv.ConnectionString())
-	defer store.Close()
+func subscribeAndHeadPassOverATombstone(t *testing.T, n node) {
+	store := n.open(t)
 	appendNext(t, store, "acme", events.Cursor{}, 1)
 	_, globex := appendNext(t, store, "globex", events.Cursor{}, 1)
-	_, err := rawClient(t, srv).TombstoneStream(testContext(t), "ledger-acme", esdb.TombstoneStreamOptions{})
+	_, err := n.raw.TombstoneStream(testContext(t), n.prefix+"acme", esdb.TombstoneStreamOptions{})
 	require.NoError(t, err)
 	_, last := appendNext(t, store, "globex", globex, 1)
 
