@@ -20,6 +20,7 @@ import (
 // tailFlags are ledgerctl tail's flags.
 type tailFlags struct {
 	url, creds, user string
+	tlsCA            string
 	tenants, types   listFlag
 	fromSeq          uint64
 	since            string
@@ -76,6 +77,7 @@ func parseTail(args []string, e *env) (*tailFlags, error) {
 	fs.StringVar(&f.url, "nats", envOr(e, "LEDGER_NATS", nats.DefaultURL), "NATS server of the ledger ($LEDGER_NATS)")
 	fs.StringVar(&f.creds, "nats-creds", "", "NATS user credentials file (JWT and nkey seed)")
 	fs.StringVar(&f.user, "nats-user", "", "NATS user name; the password is read from $LEDGER_NATS_PASSWORD")
+	fs.StringVar(&f.tlsCA, "nats-tls-ca", "", "CA certificate file that signs the NATS server's certificate")
 	fs.Var(&f.tenants, "tenant", "only this tenant (repeat it, or a comma list)")
 	fs.Var(&f.types, "type", "only this event type, e.g. LicenseAssigned (repeat it, or a comma list)")
 	fs.Uint64Var(&f.fromSeq, "from-seq", 0, "start at this LEDGER stream sequence")
@@ -139,6 +141,9 @@ func (f *tailFlags) natsOptions(e *env) []nats.Option {
 	}
 	if f.user != "" {
 		opts = append(opts, nats.UserInfo(f.user, e.getenv("LEDGER_NATS_PASSWORD")))
+	}
+	if f.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(f.tlsCA))
 	}
 	return opts
 }

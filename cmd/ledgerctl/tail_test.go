@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	natsjs "github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -112,5 +113,20 @@ func TestTailRefusesBadFlags(t *testing.T) {
 	} {
 		r := tail(t, f, args...)
 		assert.Equal(t, exitUsage, r.code, "%v: %s", args, r.stderr)
+	}
+}
+
+// TestTailLeavesNoDurableConsumer: tail reads through an ordered
+// consumer, which leaves no position on the server once tail has ended.
+func TestTailLeavesNoDurableConsumer(t *testing.T) {
+	f := feed(t)
+	r := tail(t, f, "--follow=false")
+	require.Equal(t, exitOK, r.code, r.stderr)
+	js, err := natsjs.New(f.Connect())
+	require.NoError(t, err)
+	stream, err := js.Stream(t.Context(), "LEDGER")
+	require.NoError(t, err)
+	for info := range stream.ListConsumers(t.Context()).Info() {
+		assert.Empty(t, info.Config.Durable, "consumer %s", info.Name)
 	}
 }
