@@ -102,6 +102,9 @@ func bind(ctx context.Context, js natsjs.JetStream, cfg Config, h *Handlers) (na
 	if cfg.Durable == "" {
 		return nil, errors.New("consumer: Config.Durable is required: the server keeps the position under that name")
 	}
+	if len(h.byType) == 0 && h.Default == nil {
+		return nil, errors.New("consumer: no handlers: register some with On, or set Handlers.Default")
+	}
 	want, err := consumerConfig(cfg, h)
 	if err != nil {
 		return nil, err

@@ -216,6 +216,16 @@ func TestAMessageThatIsNoEventStopsRun(t *testing.T) {
 	}
 }
 
+func TestRunRefusesNoHandlersAndNoName(t *testing.T) {
+	f := feedtest.Start(t)
+	js, err := natsjs.New(f.Connect())
+	require.NoError(t, err)
+	err = consumer.Run(t.Context(), js, consumer.Config{Durable: "idle"}, &consumer.Handlers{})
+	require.ErrorContains(t, err, "no handlers")
+	err = consumer.Run(t.Context(), js, consumer.Config{}, &consumer.Handlers{Default: func(context.Context, *ledgerv1.Event) error { return nil }})
+	require.ErrorContains(t, err, "Durable is required")
+}
+
 func TestOnRefusesAMessageThatIsNoEventPayload(t *testing.T) {
 	assert.Panics(t, func() {
 		consumer.On(&consumer.Handlers{}, func(context.Context, *ledgerv1.Event, *ledgerv1.Event) error { return nil })
