@@ -42,10 +42,9 @@ import (
 // (WithUser) it is a secure node, refusing calls beyond a user's rights.
 //
 // It does not model clusters (gossip, leader elections, not-leader
-// redirects), persistent subscriptions, projections, scavenging, $all
-// reads by a filtered read (only subscriptions filter), stream ACLs set in
-// metadata (rights are per user, for every stream), transactions, or
-// BatchAppend.
+// redirects), persistent subscriptions, projections, scavenging, stream
+// ACLs set in metadata (rights are per user, for every stream), expected
+// revisions on deletes, transactions, or BatchAppend.
 type InProcessServer struct {
 	streams *streamsService
 	addr    string
