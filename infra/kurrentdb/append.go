@@ -2,7 +2,10 @@ package kurrentdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -42,12 +45,29 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 		return s.appended(ctx, stream, recs, result)
 	case hasCode(err, esdb.ErrorCodeWrongExpectedVersion):
 		return s.retried(ctx, stream, expected, recs)
-	case tooLarge(err):
+	case tooLarge(err), s.cutOffWhileSending(ctx, err):
 		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s: %w: the node refused %d bytes, so its MaxAppendSize is below the %d bytes --kurrentdb-max-append says: set the flag to the node's setting (%w)",
 			stream, events.ErrTooLarge, appendSize(proposed), s.maxAppendSize, err)
 	default:
 		return events.Cursor{}, s.failure(ctx, client, "append to "+stream, err)
 	}
+}
+
+// cutOffWhileSending reports whether the node ended an append while its
+// events were still being sent, and answers a read at once afterwards. A
+// node does that to an append over its MaxAppendSize: it refuses as soon
+// as the events it has received exceed it, and the esdb client then
+// reports only the end of the stream (io.EOF, ErrorCodeUnknown), not the
+// node's reason. A node that is down or unreachable fails the read too,
+// and the append stays unavailable.
+func (s *Store) cutOffWhileSending(ctx context.Context, err error) bool {
+	if code, _ := errorCode(err); !errors.Is(err, io.EOF) || code != esdb.ErrorCodeUnknown || ctx.Err() != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	probe := s.eachInStream(ctx, s.prefix, esdb.ReadStreamOptions{From: esdb.Start{}}, 1, func(*esdb.ResolvedEvent) error { return nil })
+	return probe == nil
 }
 
 // appendSize is what an append counts against a node's MaxAppendSize: each
