@@ -2,8 +2,6 @@ package consumer
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -22,27 +20,62 @@ type runner struct {
 	last map[string]uint64
 }
 
+// Pulling: each pull asks for up to fetchBatch messages and ends after
+// fetchWait. The server sends one message at a time anyway (MaxAckPending
+// 1), the next as soon as the previous is acknowledged, within one pull.
+// A pull that ends is what lets a stop be clean: Run stops asking, and
+// any message still delivered to it is handed back at once (nak), instead
+// of going to a subscription that no longer listens and waiting out the
+// ack wait, holding up every later event.
+const (
+	fetchBatch = 256
+	fetchWait  = 500 * time.Millisecond
+	pullRetry  = 250 * time.Millisecond
+)
+
 // consume pulls messages until ctx ends or one cannot be decoded.
 func (r *runner) consume(ctx context.Context, cons natsjs.Consumer) error {
-	it, err := cons.Messages()
-	if err != nil {
-		return fmt.Errorf("consumer: pull: %w", err)
-	}
-	defer it.Stop()
-	for {
-		msg, err := it.Next(natsjs.NextContext(ctx))
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case errors.Is(err, natsjs.ErrMsgIteratorClosed):
-			return fmt.Errorf("consumer: pull: %w", err)
-		case err != nil:
-			r.log.Warn("waiting for LEDGER messages", "err", err)
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(fetchBatch, natsjs.FetchMaxWait(fetchWait))
+		if err != nil {
+			r.log.Warn("cannot pull from LEDGER; trying again", "in", pullRetry, "err", err)
+			sleep(ctx, pullRetry)
 			continue
 		}
-		if err := r.deliver(ctx, msg); err != nil {
+		if err := r.deliverBatch(ctx, batch); err != nil {
 			return err
 		}
+	}
+	return ctx.Err()
+}
+
+// deliverBatch delivers a pull's messages as they come; once ctx has
+// ended, it hands those still coming back to the server.
+func (r *runner) deliverBatch(ctx context.Context, batch natsjs.MessageBatch) error {
+	var failed error
+	for msg := range batch.Messages() {
+		if ctx.Err() != nil || failed != nil {
+			_ = msg.Nak()
+			continue
+		}
+		if failed = r.deliver(ctx, msg); failed != nil {
+			_ = msg.Nak() // Run stops on it; the next Run meets it again at once
+		}
+	}
+	if err := batch.Error(); err != nil && failed == nil && ctx.Err() == nil {
+		r.log.Warn("a pull from LEDGER ended early; pulling again", "err", err)
+		sleep(ctx, pullRetry)
+	}
+	return failed
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
 	}
 }
 
@@ -51,7 +84,7 @@ func (r *runner) consume(ctx context.Context, cons natsjs.Consumer) error {
 func (r *runner) deliver(ctx context.Context, msg natsjs.Msg) error {
 	e, err := Decode(msg)
 	if err != nil {
-		return err
+		return err // never acknowledged: no later event passes it
 	}
 	tenant, seq := e.GetTenant(), e.GetSequence()
 	if seq <= r.last[tenant] {
