@@ -45,7 +45,10 @@
 //     handlers must tolerate it (by event id).
 //   - Resume position. The server keeps the consumer's position under its
 //     durable name; a new consumer starts at the first event, or at
-//     Config.StartSequence or Config.StartTime.
+//     Config.StartSequence or Config.StartTime. When Run stops (ctx ends),
+//     it hands back at once any event it received and did not handle, so
+//     the next Run gets it without delay; after a crash, the event that
+//     was in flight comes again once Config.AckWait has passed.
 //
 // For a quick look at the feed, without durable state, use
 // `ledgerctl tail`. The events, subjects and headers are described in the
