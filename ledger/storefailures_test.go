@@ -67,7 +67,8 @@ func TestATenantDeletedInKurrentDBIsDamaged(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv := kurrentdbtest.Start(t)
-			seed(t, ledger.New(openKurrentDB(t, srv), ledger.Options{}), 2, 5)
+			running := ledger.New(openKurrentDB(t, srv), ledger.Options{})
+			seed(t, running, 2, 5)
 			require.NoError(t, remove(rawClient(t, srv)))
 
 			svc := ledger.New(openKurrentDB(t, srv), ledger.Options{}) // a process started afterwards
@@ -76,6 +77,9 @@ func TestATenantDeletedInKurrentDBIsDamaged(t *testing.T) {
 			require.Len(t, svc.Damaged(), 1)
 			assert.Equal(t, "contoso", svc.Damaged()[0].Tenant)
 			assert.Contains(t, svc.Damaged()[0].Reason, "deleted")
+
+			_, err = run(t, running, "", admin, &ledgerv1.RegisterUser{UserId: "u9", UsageLocation: "US"})
+			require.Equal(t, domain.CodeDamaged, domain.ErrorCode(err), "the process that held the tenant: %v", err)
 		})
 	}
 }
