@@ -106,7 +106,7 @@ func status(e *env, name string, err error) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: export, verify, state, history, reports.")
+	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: export, verify, state, history, reports; tail follows its NATS feed.")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {
 		fmt.Fprintln(w, "  ledgerctl", c.usage)
@@ -119,6 +119,7 @@ Flags every command takes:
   --file FILE    state, history, report: read an export file instead of the server (offline)
   --quiet        no progress on stderr
 Times are RFC 3339 (2025-01-31T17:00:00Z); --from and --to also take dates (2025-01-31).
+tail takes --nats URL (default $LEDGER_NATS or nats://127.0.0.1:4222) instead of --server and --token.
 Run 'ledgerctl COMMAND -h' for a command's flags.
 Exit status: 0 done, 1 failed, 2 wrong usage, 3 the history does not verify.`)
 }
