@@ -185,10 +185,7 @@ func (s *Store) renew(dead *esdb.Client) {
 
 // checkAccess checks that the node answers and that the user may read the
 // tenant streams, read $all and append to the tenant streams, without
-// writing anything: it reads, and appends no events expecting to exist, a
-// stream no tenant can have (the bare prefix: tenant ids are never empty),
-// which a node answers with a wrong expected version once the user may
-// write there.
+// writing anything (see probeWrite).
 func (s *Store) checkAccess(ctx context.Context) error {
 	none := func(*esdb.ResolvedEvent) error { return nil }
 	err := s.eachInStream(ctx, s.prefix, esdb.ReadStreamOptions{From: esdb.Start{}}, 1, none)
@@ -199,10 +196,8 @@ func (s *Store) checkAccess(ctx context.Context) error {
 	if err != nil {
 		return s.explainAccess(err, "read $all, which the ledger follows for every tenant's events (make it a member of $ops or $admins, or grant it $r on $all)")
 	}
-	client := s.current()
-	_, err = client.AppendToStream(ctx, s.prefix, esdb.AppendToStreamOptions{ExpectedRevision: esdb.StreamExists{}})
-	if err != nil && !hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
-		return s.explainAccess(s.failure(ctx, client, "append to "+s.prefix, err), "append to the streams "+s.prefix+"*")
+	if err := s.probeWrite(ctx); err != nil {
+		return s.explainAccess(err, "append to the streams "+s.prefix+"*")
 	}
 	return nil
 }
