@@ -83,6 +83,18 @@ func Ping(ctx context.Context, s Store) error {
 	return err
 }
 
+// ErrTooLarge is returned by Append when the records are more than the
+// store takes in one append (a NATS message's max_payload, KurrentDB's
+// MaxAppendSize). Nothing is stored, and sending them again fails again:
+// the error names the limit and the setting that raises it.
+var ErrTooLarge = errors.New("events: the append is larger than the event store takes at once")
+
+// ErrDamaged is returned by Read and Append when the tenant's stored
+// history is gone or cannot be used, for example a stream deleted in the
+// store by hand: never read as an empty tenant, which would let the
+// ledger start the tenant over. An operator must restore the history.
+var ErrDamaged = errors.New("events: the tenant's stored history is damaged")
+
 // Store is the port every event store implements. A tenant's events form one
 // ordered stream; every tenant's events together form one global order that
 // projections follow. The conformance suite in events/storetest defines the

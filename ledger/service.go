@@ -437,6 +437,9 @@ func (s *Service) load(ctx context.Context, a *aggregate) error {
 			return s.markDamaged(a, b)
 		}
 	}
+	if errors.Is(err, events.ErrDamaged) { // the store says so: a deleted stream
+		return s.markDamaged(a, &historyBreak{Tenant: a.state.Tenant, Sequence: a.cursor.Sequence + 1, Reason: err.Error()})
+	}
 	if err != nil {
 		return err
 	}
@@ -540,6 +543,10 @@ func (s *Service) boundaryError(err error) error {
 	case errors.Is(err, events.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn("the event store did not answer", "err", err)
 		return domain.Errorf(domain.CodeUnavailable, "the command was not applied: the event store could not be reached in time; send it again with the same Idempotency-Key")
+	case errors.Is(err, events.ErrTooLarge):
+		return domain.Errorf(domain.CodePayloadTooLarge, "the command's events are more than the event store takes at once; send it in smaller parts: %v", err)
+	case errors.Is(err, events.ErrDamaged):
+		return domain.Errorf(domain.CodeDamaged, "%v", err)
 	}
 	s.log.Error("command failed", "err", err)
 	return domain.Errorf(domain.CodeInternal, "internal error")

@@ -143,3 +143,17 @@ func sortedNames(m map[string]*string) []string {
 func reportList() string {
 	return fmt.Sprintf("NAME: %s", strings.Join(audit.ReportNames(), ", "))
 }
+
+// listFlag is a flag given several times, or once with a comma list.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}

@@ -13,6 +13,7 @@
 //	ledgerctl state   --tenant contoso --as-of 2025-01-31T17:00:00Z
 //	ledgerctl history --tenant contoso --user alice
 //	ledgerctl report  seats --tenant contoso --from 2025-01-01 --to 2025-01-31
+//	ledgerctl tail    --nats nats://127.0.0.1:4222 --tenant contoso --type LicenseAssigned
 //
 // Exit status: 0 done, 1 failed, 2 wrong usage, 3 the history does not verify.
 package main
@@ -64,6 +65,7 @@ var commands = []command{
 	{"history", "history --tenant T --user U|--product P|--subscription S|--request R|--group G", runHistory},
 	{"report", "report NAME --tenant T [--from D --to D] [--format csv|json]   " + reportList(), runReport},
 	{"ready", "ready                                   exit 0 if ledgerd is ready to serve (GET /readyz), 1 with the reasons if not", runReady},
+	{"tail", "tail [--nats URL] [--tenant T] [--type E] [--from-seq N | --since TIME] [--follow=false] [--count N]   events from NATS as JSON lines", runTail},
 }
 
 func main() {
@@ -113,7 +115,7 @@ func status(e *env, name string, err error) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: signed checkpoints, export, verify, proofs, state, history, reports.")
+	fmt.Fprintln(w, "ledgerctl audits a licensing ledger: signed checkpoints, export, verify, proofs, state, history, reports; tail follows its NATS feed.")
 	fmt.Fprintln(w, "\nCommands:")
 	for _, c := range commands {
 		fmt.Fprintln(w, "  ledgerctl", c.usage)
@@ -126,6 +128,7 @@ Flags every command takes:
   --file FILE    state, history, report: read an export file instead of the server (offline)
   --quiet        no progress on stderr
 Times are RFC 3339 (2025-01-31T17:00:00Z); --from and --to also take dates (2025-01-31).
+tail takes --nats URL (default $LEDGER_NATS or nats://127.0.0.1:4222) instead of --server and --token.
 Run 'ledgerctl COMMAND -h' for a command's flags.
 Exit status: 0 done, 1 failed, 2 wrong usage, 3 the history does not verify.`)
 }

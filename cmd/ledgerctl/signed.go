@@ -18,12 +18,6 @@ import (
 // line, and the tree size it covers (httpapi.HeaderCheckpointSize).
 const checkpointSizeHeader = "Ledger-Checkpoint-Size"
 
-// listFlag is a flag that may be given several times.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
 // trust is what an auditor trusts and keeps: the ledger's verifier keys
 // (--key, several during a rotation) and checkpoints kept from earlier
 // audits (--checkpoint).

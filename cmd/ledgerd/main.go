@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/checkpoint"
+	"github.com/licensing-ledger/ledger/infra/kurrentdb"
 	"github.com/licensing-ledger/ledger/ledger"
 )
 
@@ -47,6 +48,9 @@ type config struct {
 	checkpointKey      string
 	checkpointOrigin   string
 	checkpointInterval time.Duration
+
+	// kurrentdbMaxAppend is the KurrentDB node's MaxAppendSize in bytes.
+	kurrentdbMaxAppend int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -68,6 +72,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.nats.tlsKey, "nats-tls-key", "", "external NATS: client key file, for mutual TLS")
 	fs.StringVar(&c.store, "store", storeJetStream, "event store: jetstream (NATS JetStream) or kurrentdb (KurrentDB, events forwarded to NATS)")
 	fs.StringVar(&c.kurrentdbURL, "kurrentdb-url", "", "KurrentDB connection string for --store kurrentdb, e.g. esdb://localhost:2113?tls=false")
+	fs.IntVar(&c.kurrentdbMaxAppend, "kurrentdb-max-append", kurrentdb.DefaultMaxAppendSize, "the KurrentDB node's MaxAppendSize in bytes: larger commands are refused as PayloadTooLarge before they are sent")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals file (default: <data>/principals.json, created with an admin token if missing)")
 	fs.StringVar(&c.catalogFile, "catalog", "", "product catalog file replacing the built-in one")
 	fs.BoolVar(&c.syncAlways, "sync", false, "fsync every event before acknowledging it (embedded NATS; recommended in production)")

@@ -60,7 +60,7 @@ func openEventStore(ctx context.Context, cfg config, nc *nats.Conn, log *slog.Lo
 // openKurrentDB opens the KurrentDB store.
 func openKurrentDB(ctx context.Context, cfg config, log *slog.Logger) (events.Store, error) {
 	url := redact(cfg.kurrentdbURL)
-	store, err := kurrentdb.Open(ctx, cfg.kurrentdbURL, kurrentdb.WithLogger(log))
+	store, err := kurrentdb.Open(ctx, cfg.kurrentdbURL, kurrentdb.WithLogger(log), kurrentdb.WithMaxAppendSize(cfg.kurrentdbMaxAppend))
 	if err != nil {
 		return nil, fmt.Errorf("opening the KurrentDB event store at %s: %w", url, err)
 	}

@@ -75,6 +75,7 @@ func Run(t *testing.T, factory Factory) {
 		{"RestartKeepsEverything", restartKeepsEverything},
 		{"BatchOf500", batchOf500},
 		{"EmptyAndLargeData", emptyAndLargeData},
+		{"TooLargeAppendRefusedWhole", tooLargeAppendRefusedWhole},
 		{"InvalidTokensRefused", invalidTokensRefused},
 		{"SequencesMustFollowCursor", sequencesMustFollowCursor},
 		{"CheckpointsCoverTheStore", checkpointsCoverTheStore},
@@ -466,6 +467,22 @@ func emptyAndLargeData(f *fixture) {
 	single[0].Data = bytes.Repeat([]byte{0, 0xff, '\r', '\n'}, 16<<10)
 	f.append(acme, cur, single)
 	requireRecords(f.t, slices.Concat(recs, single), f.read(acme, events.Cursor{}))
+}
+
+// tooLargeAppendRefusedWhole appends more than any store takes at once
+// by default (10 MiB: JetStream's embedded max_payload is 8 MiB,
+// KurrentDB's MaxAppendSize 1 MiB): a stable, permanent error, and nothing
+// stored.
+func tooLargeAppendRefusedWhole(f *fixture) {
+	recs := records(acme, events.Cursor{}, 10)
+	for i := range recs {
+		recs[i].Data = bytes.Repeat([]byte{byte(i)}, 1<<20)
+	}
+	_, err := f.store.Append(f.ctx, acme, events.Cursor{}, recs)
+	require.ErrorIs(f.t, err, events.ErrTooLarge)
+	require.NotErrorIs(f.t, err, events.ErrUnavailable, "sending it again would fail again")
+	require.Empty(f.t, f.read(acme, events.Cursor{}))
+	f.append(acme, events.Cursor{}, records(acme, events.Cursor{}, 1))
 }
 
 func invalidTokensRefused(f *fixture) {

@@ -37,7 +37,8 @@ var ErrClosed = errors.New("jetstream: the store is closed")
 // ErrTooLarge is returned by Append when the records do not fit in one NATS
 // message: an append is one message, which the connection's max payload
 // bounds (8 MiB on the embedded server, often 1 MiB on an external one).
-var ErrTooLarge = errors.New("jetstream: the append does not fit in one NATS message")
+// It is events.ErrTooLarge, the port's error for it.
+var ErrTooLarge = fmt.Errorf("jetstream: the append does not fit in one NATS message: %w", events.ErrTooLarge)
 
 const (
 	// defaultTimeout bounds a server round trip when ctx has no deadline.

@@ -2,7 +2,10 @@ package kurrentdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
@@ -30,6 +33,10 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 	if len(recs) == 0 {
 		return s.endsAt(ctx, stream, expected)
 	}
+	if size := appendSize(proposed); size > s.maxAppendSize {
+		return events.Cursor{}, fmt.Errorf("kurrentdb: append to %s: %w: %d events take %d bytes, more than the %d bytes KurrentDB takes in one append (its MaxAppendSize; raise it on the node and --kurrentdb-max-append to match)",
+			stream, events.ErrTooLarge, len(recs), size, s.maxAppendSize)
+	}
 	client := s.current()
 	opts := esdb.AppendToStreamOptions{ExpectedRevision: expectedRevision(expected)}
 	result, err := client.AppendToStream(ctx, stream, opts, proposed...)
@@ -38,9 +45,79 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 		return s.appended(ctx, stream, recs, result)
 	case hasCode(err, esdb.ErrorCodeWrongExpectedVersion):
 		return s.retried(ctx, stream, expected, recs)
-	default:
-		return events.Cursor{}, s.failure(ctx, client, "append to "+stream, err)
+	case tooLarge(err):
+		return events.Cursor{}, s.refusedAsTooLarge(stream, proposed, err)
 	}
+	switch cut := s.explainCutOff(ctx, err); {
+	case errors.Is(cut, errCutOff):
+		return events.Cursor{}, s.refusedAsTooLarge(stream, proposed, err)
+	case cut != nil:
+		return events.Cursor{}, cut
+	}
+	return events.Cursor{}, s.failure(ctx, client, "append to "+stream, err)
+}
+
+// refusedAsTooLarge is the node's refusal of an append over its
+// MaxAppendSize, which the size check before sending let through.
+func (s *Store) refusedAsTooLarge(stream string, proposed []esdb.EventData, err error) error {
+	return fmt.Errorf("kurrentdb: append to %s: %w: the node refused %d bytes, so its MaxAppendSize is below the %d bytes --kurrentdb-max-append says: set the flag to the node's setting (%w)",
+		stream, events.ErrTooLarge, appendSize(proposed), s.maxAppendSize, err)
+}
+
+// errCutOff is explainCutOff's answer for an append the node refused for
+// its size.
+var errCutOff = errors.New("the node ended the append while it was sent")
+
+// explainCutOff explains an append the node ended while its events were
+// still being sent, which the esdb client reports only as the end of the
+// stream (io.EOF, ErrorCodeUnknown), without the node's reason. A node
+// ends an append early for two reasons: the user may not write
+// (ErrAccessDenied, returned as such), or the events exceed its
+// MaxAppendSize (errCutOff). So when the node answers a read and a probe
+// of the write right at once afterwards, the append was too large. It
+// returns nil when err is not such an end, or the node does not answer
+// (down or unreachable: the append stays unavailable).
+func (s *Store) explainCutOff(ctx context.Context, err error) error {
+	if code, _ := errorCode(err); !errors.Is(err, io.EOF) || code != esdb.ErrorCodeUnknown || ctx.Err() != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	read := s.eachInStream(ctx, s.prefix, esdb.ReadStreamOptions{From: esdb.Start{}}, 1, func(*esdb.ResolvedEvent) error { return nil })
+	if read != nil {
+		return nil
+	}
+	switch write := s.probeWrite(ctx); {
+	case errors.Is(write, ErrAccessDenied):
+		return s.explainAccess(write, "append to the streams "+s.prefix+"*")
+	case write != nil:
+		return nil
+	}
+	return errCutOff
+}
+
+// probeWrite checks the right to append to tenant streams without
+// writing: it appends no events, expecting to exist, to a stream no tenant
+// can have (the bare prefix: tenant ids are never empty), which a node
+// answers with a wrong expected version once the user may write there.
+func (s *Store) probeWrite(ctx context.Context) error {
+	client := s.current()
+	_, err := client.AppendToStream(ctx, s.prefix, esdb.AppendToStreamOptions{ExpectedRevision: esdb.StreamExists{}})
+	if err != nil && !hasCode(err, esdb.ErrorCodeWrongExpectedVersion) {
+		return s.failure(ctx, client, "append to "+s.prefix, err)
+	}
+	return nil
+}
+
+// appendSize is what an append counts against a node's MaxAppendSize: each
+// event's data and metadata and twice its type's length (a node counts the
+// type in UTF-16), an upper bound of what any KurrentDB version counts.
+func appendSize(evs []esdb.EventData) int {
+	size := 0
+	for _, ev := range evs {
+		size += len(ev.Data) + len(ev.Metadata) + 2*len(ev.EventType)
+	}
+	return size
 }
 
 // expectedRevision is the stream state an append at the cursor expects.

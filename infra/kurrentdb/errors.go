@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/licensing-ledger/ledger/events"
@@ -14,6 +18,12 @@ import (
 // for tenant ids), a tenant other than the stream's, or sequences that do
 // not follow the expected cursor.
 var ErrInvalidRecord = errors.New("kurrentdb: invalid record")
+
+// ErrAccessDenied is returned by Open, and by calls, when KurrentDB refuses
+// the connection's user: unknown, a wrong password, or without a right the
+// ledger needs. Retrying does not help; the error names the user and the
+// right.
+var ErrAccessDenied = errors.New("kurrentdb: access denied")
 
 // errorCode returns the esdb error code of err. The client wraps its
 // errors in context at some call sites, which esdb.FromError does not look
@@ -33,10 +43,11 @@ func hasCode(err error, code esdb.ErrorCode) bool {
 
 // failure turns an error of a client call into the store's error: the
 // context's error if the caller cancelled, events.ErrUnavailable with it if
-// the deadline passed (a time out leaves an append's outcome unknown), a
-// plain error for refused credentials or permissions (retrying won't help),
-// and events.ErrUnavailable for everything else that went wrong with the
-// node or the connection.
+// the deadline passed (a time out leaves an append's outcome unknown),
+// ErrAccessDenied for refused credentials or permissions and
+// events.ErrDamaged for a deleted stream (retrying won't help either), and
+// events.ErrUnavailable for everything else that went wrong with the node
+// or the connection.
 func (s *Store) failure(ctx context.Context, client *esdb.Client, op string, err error) error {
 	switch ctxErr := ctx.Err(); {
 	case errors.Is(ctxErr, context.DeadlineExceeded):
@@ -47,7 +58,9 @@ func (s *Store) failure(ctx context.Context, client *esdb.Client, op string, err
 	code, _ := errorCode(err)
 	switch code {
 	case esdb.ErrorCodeAccessDenied, esdb.ErrorCodeUnauthenticated:
-		return fmt.Errorf("kurrentdb: %s: %w", op, err)
+		return fmt.Errorf("kurrentdb: %s: %w (user %q): %w", op, ErrAccessDenied, s.user, err)
+	case esdb.ErrorCodeStreamDeleted:
+		return fmt.Errorf("kurrentdb: %s: %w: the stream was deleted for good (tombstoned) in KurrentDB; restore the tenant's history from a backup: %w", op, events.ErrDamaged, err)
 	case esdb.ErrorCodeConnectionClosed:
 		s.renew(client)
 	}
@@ -57,4 +70,13 @@ func (s *Store) failure(ctx context.Context, client *esdb.Client, op string, err
 // permanent reports whether an error won't go away by retrying.
 func permanent(err error) bool {
 	return hasCode(err, esdb.ErrorCodeAccessDenied) || hasCode(err, esdb.ErrorCodeUnauthenticated)
+}
+
+// tooLarge reports whether the node refused an append for exceeding its
+// MaxAppendSize. The client has no code for it (ErrorCodeUnknown); the
+// gRPC status says so when the refusal arrives after the whole append was
+// sent, which is why the store checks the size before sending.
+func tooLarge(err error) bool {
+	st, ok := status.FromError(err) // it looks through the wrapping
+	return ok && st.Code() == codes.InvalidArgument && strings.Contains(st.Message(), "Maximum Append Size")
 }

@@ -12,6 +12,7 @@ package kurrentdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -28,10 +29,12 @@ const DefaultStreamPrefix = "ledger-"
 // Store is the KurrentDB event store: an events.Store over an esdb client.
 // It is safe for concurrent use.
 type Store struct {
-	prefix string
-	log    *slog.Logger
-	config *esdb.Configuration // nil when the client was handed in, so it can't be replaced
-	owned  bool                // whether Close closes the client
+	prefix        string
+	log           *slog.Logger
+	maxAppendSize int
+	user          string              // the connection's user name, for error messages
+	config        *esdb.Configuration // nil when the client was handed in, so it can't be replaced
+	owned         bool                // whether Close closes the client
 
 	mu     sync.Mutex
 	client *esdb.Client
@@ -47,8 +50,21 @@ var (
 type Option func(*settings)
 
 type settings struct {
-	log    *slog.Logger
-	prefix string
+	log           *slog.Logger
+	prefix        string
+	maxAppendSize int
+}
+
+// DefaultMaxAppendSize is the largest append the store sends, in bytes,
+// unless WithMaxAppendSize says otherwise: KurrentDB's own default
+// MaxAppendSize, 1 MiB.
+const DefaultMaxAppendSize = 1 << 20
+
+// WithMaxAppendSize tells the store the node's MaxAppendSize, the most
+// bytes one append may carry (DefaultMaxAppendSize otherwise). Set it to
+// the node's setting (ledgerd's --kurrentdb-max-append).
+func WithMaxAppendSize(bytes int) Option {
+	return func(s *settings) { s.maxAppendSize = bytes }
 }
 
 // WithLogger sets the logger of the store and of its esdb client, whose
@@ -66,12 +82,15 @@ func WithStreamPrefix(prefix string) Option {
 }
 
 func newSettings(opts []Option) (settings, error) {
-	s := settings{log: slog.Default(), prefix: DefaultStreamPrefix}
+	s := settings{log: slog.Default(), prefix: DefaultStreamPrefix, maxAppendSize: DefaultMaxAppendSize}
 	for _, opt := range opts {
 		opt(&s)
 	}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.maxAppendSize <= 0 {
+		s.maxAppendSize = DefaultMaxAppendSize
 	}
 	if s.prefix == "" || strings.HasPrefix(s.prefix, "$") || strings.ContainsFunc(s.prefix, badTokenRune) {
 		return s, fmt.Errorf("kurrentdb: invalid stream prefix %q: it must be non-empty, not start with '$', and hold no '.', '*', '>', space or control character", s.prefix)
@@ -82,7 +101,10 @@ func newSettings(opts []Option) (settings, error) {
 // Open connects to KurrentDB with a connection string as KurrentDB
 // documents them, e.g. "esdb://localhost:2113?tls=false" or
 // "esdb://admin:changeit@localhost:2113?tlsCAFile=ca.crt", and checks that
-// the node answers before ctx ends. The store owns the client: Close closes
+// the node answers before ctx ends and that the connection's user may do
+// what the store needs: read the tenant streams and $all, and append to the
+// tenant streams. A user without one of these rights is ErrAccessDenied,
+// naming the user and the right. The store owns the client: Close closes
 // it, and the store replaces it if it gives up reconnecting.
 func Open(ctx context.Context, connectionString string, opts ...Option) (*Store, error) {
 	set, err := newSettings(opts)
@@ -98,8 +120,8 @@ func Open(ctx context.Context, connectionString string, opts ...Option) (*Store,
 	if err != nil {
 		return nil, fmt.Errorf("kurrentdb: create client: %w", err)
 	}
-	s := &Store{prefix: set.prefix, log: set.log, config: config, owned: true, client: client}
-	if err := s.ping(ctx); err != nil {
+	s := &Store{prefix: set.prefix, log: set.log, maxAppendSize: set.maxAppendSize, user: config.Username, config: config, owned: true, client: client}
+	if err := s.checkAccess(ctx); err != nil {
 		_ = client.Close()
 		return nil, err
 	}
@@ -113,7 +135,7 @@ func New(client *esdb.Client, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{prefix: set.prefix, log: set.log, client: client}, nil
+	return &Store{prefix: set.prefix, log: set.log, maxAppendSize: set.maxAppendSize, client: client}, nil
 }
 
 // Close releases the client if the store owns it. Calls made afterwards
@@ -164,8 +186,35 @@ func (s *Store) renew(dead *esdb.Client) {
 	s.log.Warn("kurrentdb: the client gave up reaching the node; replaced it")
 }
 
-// ping reads a stream no tenant can have (tenant ids are never empty) to
-// check that the node answers.
-func (s *Store) ping(ctx context.Context) error {
-	return s.eachInStream(ctx, s.prefix, esdb.ReadStreamOptions{From: esdb.Start{}}, 1, func(*esdb.ResolvedEvent) error { return nil })
+// checkAccess checks that the node answers and that the user may read the
+// tenant streams, read $all and append to the tenant streams, without
+// writing anything (see probeWrite).
+func (s *Store) checkAccess(ctx context.Context) error {
+	none := func(*esdb.ResolvedEvent) error { return nil }
+	err := s.eachInStream(ctx, s.prefix, esdb.ReadStreamOptions{From: esdb.Start{}}, 1, none)
+	if err != nil {
+		return s.explainAccess(err, "read the streams "+s.prefix+"*")
+	}
+	err = s.eachInAll(ctx, esdb.ReadAllOptions{Direction: esdb.Backwards, From: esdb.End{}}, 1, none)
+	if err != nil {
+		return s.explainAccess(err, "read $all, which the ledger follows for every tenant's events (make it a member of $ops or $admins, or grant it $r on $all)")
+	}
+	if err := s.probeWrite(ctx); err != nil {
+		return s.explainAccess(err, "append to the streams "+s.prefix+"*")
+	}
+	return nil
+}
+
+// explainAccess names, for ErrAccessDenied, who was refused and what they
+// need.
+func (s *Store) explainAccess(err error, need string) error {
+	switch {
+	case !errors.Is(err, ErrAccessDenied):
+		return err
+	case s.user == "":
+		return fmt.Errorf("%w: connected without a user name and password, and the node refuses anonymous access: give the connection string a user that may %s (esdb://user:password@host:2113?tls=true)", err, need)
+	case hasCode(err, esdb.ErrorCodeUnauthenticated):
+		return fmt.Errorf("%w: the node refused the credentials of user %q: check the user name and password in the connection string", err, s.user)
+	}
+	return fmt.Errorf("%w: user %q may not %s", err, s.user, need)
 }

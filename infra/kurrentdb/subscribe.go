@@ -94,7 +94,10 @@ func (s *Store) subscribeOptions(after events.Position) esdb.SubscribeToAllOptio
 // already; checking again costs nothing and keeps a resubscription from
 // delivering a record twice.
 func (s *Store) subscribed(ev *esdb.ResolvedEvent, last events.Position) (events.Record, bool) {
-	if _, ours := s.tenantOf(ev.OriginalEvent().StreamID); !ours {
+	if e := ev.OriginalEvent(); e.EventType == "$streamDeleted" {
+		s.log.Error("kurrentdb: a tenant's stream was deleted for good (tombstoned); its commands will be refused as damaged", "stream", e.StreamID)
+	}
+	if !s.ours(ev) {
 		return events.Record{}, false
 	}
 	rec := s.record(ev)

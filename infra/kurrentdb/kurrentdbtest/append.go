@@ -3,10 +3,12 @@ package kurrentdbtest
 import (
 	"errors"
 	"io"
+	"strconv"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -30,11 +32,17 @@ func (s *streamsService) Append(call streams.Streams_AppendServer) error {
 	if err != nil {
 		return err
 	}
-	proposed, err := receiveProposed(call)
+	if err := allow(call.Context(), call, Write); err != nil {
+		return err
+	}
+	proposed, err := s.receiveProposed(call)
 	if err != nil {
 		return err
 	}
 	outcome := s.log.append(name, expected, proposed)
+	if outcome.deleted {
+		return streamDeleted(call, name)
+	}
 	return call.SendAndClose(appendResp(options, outcome))
 }
 
@@ -54,9 +62,11 @@ func expectationOf(options *streams.AppendReq_Options) (expectation, error) {
 }
 
 // receiveProposed reads proposed events until the client closes its side.
-// Like KurrentDB it requires the type and content-type metadata.
-func receiveProposed(call streams.Streams_AppendServer) ([]proposedEvent, error) {
+// Like KurrentDB it requires the type and content-type metadata, and
+// refuses the append as soon as its events exceed the maximum append size.
+func (s *streamsService) receiveProposed(call streams.Streams_AppendServer) ([]proposedEvent, error) {
 	var proposed []proposedEvent
+	size := 0
 	for {
 		req, err := call.Recv()
 		if errors.Is(err, io.EOF) {
@@ -68,6 +78,9 @@ func receiveProposed(call streams.Streams_AppendServer) ([]proposedEvent, error)
 		ev, err := proposedOf(req.GetProposedMessage())
 		if err != nil {
 			return nil, err
+		}
+		if size += ev.size(); size > s.maxAppendSize {
+			return nil, maxAppendSizeExceeded(call, s.maxAppendSize)
 		}
 		proposed = append(proposed, ev)
 	}
@@ -96,6 +109,19 @@ func proposedOf(msg *streams.AppendReq_ProposedMessage) (proposedEvent, error) {
 		data:           msg.GetData(),
 		customMetadata: msg.GetCustomMetadata(),
 	}, nil
+}
+
+// size is what the event counts towards the maximum append size.
+func (ev proposedEvent) size() int {
+	return len(ev.data) + len(ev.customMetadata) + 2*len(ev.eventType)
+}
+
+// maxAppendSizeExceeded is a node's refusal of an append that is too big:
+// status InvalidArgument with the trailers KurrentDB sends, which the esdb
+// client does not recognise (ErrorCodeUnknown).
+func maxAppendSizeExceeded(call trailerSetter, limit int) error {
+	call.SetTrailer(metadata.Pairs("exception", "maximum-append-size-exceeded", "maximum-append-size", strconv.Itoa(limit)))
+	return status.Errorf(codes.InvalidArgument, "Maximum Append Size of %d Exceeded.", limit)
 }
 
 func appendResp(options *streams.AppendReq_Options, outcome appendOutcome) *streams.AppendResp {

@@ -1,9 +1,13 @@
 package kurrentdbtest
 
 import (
+	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // firstLogPosition is where the first event lands in the log. A real node
@@ -57,6 +61,7 @@ type expectation struct {
 
 // appendOutcome is what an append did: wrote, recognised a retry, or refused.
 type appendOutcome struct {
+	deleted      bool // the stream is tombstoned
 	wrongVersion bool
 	current      int64 // stream's last revision, -1 for no stream
 	last         *recordedEvent
@@ -68,15 +73,25 @@ type eventLog struct {
 	mu      sync.Mutex
 	all     []*recordedEvent
 	streams map[string][]*recordedEvent
-	next    uint64
-	changed chan struct{} // closed and replaced on every write
+	// truncateBefore is a stream's $tb: its events below this revision are
+	// gone. softDeleted while the stream is soft-deleted.
+	truncateBefore map[string]uint64
+	tombstoned     map[string]bool
+	next           uint64
+	changed        chan struct{} // closed and replaced on every write
 }
+
+// softDeleted is the $tb of a soft-deleted stream, EventNumber.DeletedStream
+// on a real node: every event is gone until the stream is written again.
+const softDeleted = math.MaxInt64
 
 func newEventLog() *eventLog {
 	return &eventLog{
-		streams: make(map[string][]*recordedEvent),
-		next:    firstLogPosition,
-		changed: make(chan struct{}),
+		streams:        make(map[string][]*recordedEvent),
+		truncateBefore: make(map[string]uint64),
+		tombstoned:     make(map[string]bool),
+		next:           firstLogPosition,
+		changed:        make(chan struct{}),
 	}
 }
 
@@ -86,8 +101,14 @@ func newEventLog() *eventLog {
 func (l *eventLog) append(stream string, expected expectation, proposed []proposedEvent) appendOutcome {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.tombstoned[stream] {
+		return appendOutcome{deleted: true}
+	}
 	existing := l.streams[stream]
 	current := int64(len(existing)) - 1
+	if l.truncateBefore[stream] == softDeleted {
+		current = -1 // a soft-deleted stream is written again as a new one
+	}
 	if from, ok := retryStart(existing, expected, proposed); ok {
 		last := existing[from+len(proposed)-1]
 		return appendOutcome{current: int64(last.revision), last: last}
@@ -97,6 +118,9 @@ func (l *eventLog) append(stream string, expected expectation, proposed []propos
 	}
 	if len(proposed) == 0 {
 		return appendOutcome{current: current, last: lastOf(existing)}
+	}
+	if l.truncateBefore[stream] == softDeleted {
+		l.setTruncateBefore(stream, uint64(len(existing))) // its old events stay gone
 	}
 	l.write(stream, proposed)
 	written := l.streams[stream]
@@ -184,6 +208,45 @@ func (l *eventLog) write(stream string, proposed []proposedEvent) {
 	l.changed = make(chan struct{})
 }
 
+// setTruncateBefore writes the stream's metadata, {"$tb": revision}, to its
+// metadata stream $$<stream>, as a node does. The caller holds the lock.
+func (l *eventLog) setTruncateBefore(stream string, revision uint64) {
+	l.truncateBefore[stream] = revision
+	meta := proposedEvent{eventType: "$metadata", isJSON: true, data: fmt.Appendf(nil, `{"$tb":%d}`, revision)}
+	meta.id = uuid.New()
+	l.write("$$"+stream, []proposedEvent{meta})
+}
+
+// softDelete marks the stream deleted: it reads as not found until it is
+// written again.
+func (l *eventLog) softDelete(stream string) (position uint64, deleted bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tombstoned[stream] {
+		return 0, true
+	}
+	l.setTruncateBefore(stream, softDeleted)
+	return l.all[len(l.all)-1].position, false
+}
+
+// tombstone deletes the stream for good and records it in $all with a
+// $streamDeleted event at revision EventNumber.DeletedStream.
+func (l *eventLog) tombstone(stream string) (position uint64, deleted bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.tombstoned[stream] {
+		return 0, true
+	}
+	l.tombstoned[stream] = true
+	ev := &recordedEvent{stream: stream, revision: softDeleted, position: l.next, eventType: "$streamDeleted", created: time.Now().UnixNano() / 100}
+	ev.id = uuid.New()
+	l.next += recordSize(ev)
+	l.all = append(l.all, ev)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	return ev.position, false
+}
+
 func recordSize(ev *recordedEvent) uint64 {
 	return uint64(recordHeaderSize + len(ev.stream) + len(ev.eventType) + len(ev.data) + len(ev.customMetadata))
 }
@@ -195,12 +258,27 @@ func lastOf(evs []*recordedEvent) *recordedEvent {
 	return evs[len(evs)-1]
 }
 
-// stream returns a snapshot of a stream's events and whether it exists.
-func (l *eventLog) stream(name string) ([]*recordedEvent, bool) {
+// streamState is what a stream read finds.
+type streamState struct {
+	events         []*recordedEvent // every event written, by revision
+	truncateBefore uint64           // events below this revision are gone
+	found          bool
+	tombstoned     bool
+}
+
+// stream returns a snapshot of a stream's events and state. A
+// soft-deleted stream is not found.
+func (l *eventLog) stream(name string) streamState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	evs, ok := l.streams[name]
-	return evs[:len(evs):len(evs)], ok
+	tb := l.truncateBefore[name]
+	return streamState{
+		events:         evs[:len(evs):len(evs)],
+		truncateBefore: tb,
+		found:          ok && tb != softDeleted,
+		tombstoned:     l.tombstoned[name],
+	}
 }
 
 // snapshot returns every event in $all order written so far.

@@ -30,6 +30,8 @@ func (featuresService) GetSupportedMethods(context.Context, *shared.Empty) (*ser
 		Methods: []*serverfeatures.SupportedMethod{
 			{ServiceName: streamsServiceName, MethodName: "read"},
 			{ServiceName: streamsServiceName, MethodName: "append"},
+			{ServiceName: streamsServiceName, MethodName: "delete"},
+			{ServiceName: streamsServiceName, MethodName: "tombstone"},
 		},
 	}, nil
 }

@@ -30,6 +30,9 @@ func (s *streamsService) Read(req *streams.ReadReq, call streams.Streams_ReadSer
 		}
 		return s.readStream(call, options)
 	case options.GetAll() != nil:
+		if err := allow(call.Context(), call, ReadAll); err != nil {
+			return err
+		}
 		return s.readAll(call, options, filter)
 	default:
 		return status.Error(codes.InvalidArgument, "a stream or $all is required")
@@ -44,23 +47,38 @@ func (s *streamsService) subscribe(call streams.Streams_ReadServer, options *str
 	if options.GetReadDirection() != streams.ReadReq_Options_Forwards {
 		return status.Error(codes.InvalidArgument, "subscriptions read forwards")
 	}
+	if err := allow(call.Context(), call, ReadAll); err != nil {
+		return err
+	}
 	return s.subscribeAll(call, options, filter)
 }
 
 // readStream sends up to count events of one stream from a revision, or
-// StreamNotFound when the stream has never been written.
+// StreamNotFound when the stream has never been written or is
+// soft-deleted, or fails with "stream deleted" when it is tombstoned.
 func (s *streamsService) readStream(call streams.Streams_ReadServer, options *streams.ReadReq_Options) error {
 	so := options.GetStream()
-	evs, ok := s.log.stream(string(so.GetStreamIdentifier().GetStreamName()))
-	if !ok {
+	name := string(so.GetStreamIdentifier().GetStreamName())
+	if err := allow(call.Context(), call, Read); err != nil {
+		return err
+	}
+	st := s.log.stream(name)
+	switch {
+	case st.tombstoned:
+		return streamDeleted(call, name)
+	case !st.found:
 		return call.Send(&streams.ReadResp{Content: &streams.ReadResp_StreamNotFound_{
 			StreamNotFound: &streams.ReadResp_StreamNotFound{StreamIdentifier: so.GetStreamIdentifier()},
 		}})
 	}
+	evs, first := st.events, int(st.truncateBefore)
 	backwards := options.GetReadDirection() == streams.ReadReq_Options_Backwards
 	idAsString := options.GetUuidOption().GetString_() != nil
 	i, step := streamStart(so, len(evs), backwards)
-	for sent := uint64(0); i >= 0 && i < len(evs) && sent < options.GetCount(); i, sent = i+step, sent+1 {
+	if !backwards {
+		i = max(i, first)
+	}
+	for sent := uint64(0); i >= first && i < len(evs) && sent < options.GetCount(); i, sent = i+step, sent+1 {
 		if err := call.Send(eventResp(evs[i], idAsString)); err != nil {
 			return err
 		}

@@ -4,8 +4,10 @@
 package kurrentdbtest
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -30,9 +33,23 @@ import (
 // Its data lives as long as the server, not as long as a client, so it
 // outlives the stores that connect to it, as a real node outlives restarts
 // of the services using it.
+//
+// It also fails as a node does: an append over the node's MaxAppendSize
+// (WithMaxAppendSize) is refused whole; Streams.Delete soft-deletes a
+// stream (it then reads as not found, its metadata's $tb says why) and
+// Streams.Tombstone deletes it for good (reads and appends answer "stream
+// deleted", and a $streamDeleted event appears in $all); with users
+// (WithUser) it is a secure node, refusing calls beyond a user's rights.
+//
+// It does not model clusters (gossip, leader elections, not-leader
+// redirects), persistent subscriptions, projections, scavenging, stream
+// ACLs set in metadata (rights are per user, for every stream), expected
+// revisions on deletes, transactions, or BatchAppend.
 type InProcessServer struct {
 	streams *streamsService
 	addr    string
+	cfg     config
+	tls     *tls.Config // nil for an insecure node
 
 	mu     sync.Mutex
 	server *grpc.Server // nil while stopped
@@ -41,21 +58,29 @@ type InProcessServer struct {
 // streamsService implements the Streams gRPC service over the event log.
 type streamsService struct {
 	streams.UnimplementedStreamsServer
-	log   *eventLog
-	drops *dropSignal
+	log           *eventLog
+	drops         *dropSignal
+	maxAppendSize int
 }
 
 // Start starts a server on 127.0.0.1 on a free port and stops it when the
 // test ends.
-func Start(t testing.TB) *InProcessServer {
+func Start(t testing.TB, opts ...Option) *InProcessServer {
 	t.Helper()
+	cfg := newConfig(opts)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("kurrentdbtest: listen: %v", err)
 	}
 	s := &InProcessServer{
-		streams: &streamsService{log: newEventLog(), drops: newDropSignal()},
+		streams: &streamsService{log: newEventLog(), drops: newDropSignal(), maxAppendSize: cfg.maxAppendSize},
 		addr:    lis.Addr().String(),
+		cfg:     cfg,
+	}
+	if len(cfg.users) > 0 {
+		if s.tls, err = selfSignedTLS(); err != nil {
+			t.Fatalf("kurrentdbtest: certificate: %v", err)
+		}
 	}
 	s.serve(lis)
 	t.Cleanup(s.Stop)
@@ -64,7 +89,15 @@ func Start(t testing.TB) *InProcessServer {
 
 // serve starts a gRPC server with the node's services on the listener.
 func (s *InProcessServer) serve(lis net.Listener) {
-	server := grpc.NewServer(grpc.KeepaliveEnforcementPolicy(clientKeepalive))
+	opts := []grpc.ServerOption{
+		grpc.KeepaliveEnforcementPolicy(clientKeepalive),
+		grpc.ChainUnaryInterceptor(s.cfg.unaryAuth),
+		grpc.ChainStreamInterceptor(s.cfg.streamAuth),
+	}
+	if s.tls != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(s.tls)))
+	}
+	server := grpc.NewServer(opts...)
 	streams.RegisterStreamsServer(server, s.streams)
 	serverfeatures.RegisterServerFeaturesServer(server, featuresService{})
 	s.mu.Lock()
@@ -80,9 +113,19 @@ func (s *InProcessServer) serve(lis net.Listener) {
 // would answer them by closing the connection, dropping subscriptions.
 var clientKeepalive = keepalive.EnforcementPolicy{MinTime: time.Second, PermitWithoutStream: true}
 
-// ConnectionString returns the esdb connection string of the server.
+// ConnectionString returns the esdb connection string of the server,
+// without credentials.
 func (s *InProcessServer) ConnectionString() string {
+	if s.tls != nil {
+		return fmt.Sprintf("esdb://%s?tls=true&tlsVerifyCert=false", s.addr)
+	}
 	return fmt.Sprintf("esdb://%s?tls=false", s.addr)
+}
+
+// ConnectionStringFor returns the connection string of a user of a server
+// with users (the esdb client sends credentials only over TLS).
+func (s *InProcessServer) ConnectionStringFor(name, password string) string {
+	return fmt.Sprintf("esdb://%s@%s?tls=true&tlsVerifyCert=false", url.UserPassword(name, password).String(), s.addr)
 }
 
 // Stop closes the listener and every connection at once, as a node that
