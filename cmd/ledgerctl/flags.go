@@ -144,12 +144,20 @@ func reportList() string {
 	return fmt.Sprintf("NAME: %s", strings.Join(audit.ReportNames(), ", "))
 }
 
-// listFlag is a flag given several times, or once with a comma list.
+// listFlag is a flag that may be given several times: file names and
+// keys, taken whole.
 type listFlag []string
 
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-func (l *listFlag) Set(v string) error {
+// commaListFlag is a flag given several times, or once with a comma list:
+// ids and names, which hold no comma.
+type commaListFlag []string
+
+func (l *commaListFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *commaListFlag) Set(v string) error {
 	for s := range strings.SplitSeq(v, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			*l = append(*l, s)

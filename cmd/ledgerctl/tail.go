@@ -20,7 +20,7 @@ import (
 type tailFlags struct {
 	url, creds, user string
 	tlsCA            string
-	tenants, types   listFlag
+	tenants, types   commaListFlag
 	fromSeq          uint64
 	since            string
 	follow           bool
