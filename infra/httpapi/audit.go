@@ -59,6 +59,9 @@ func (a *auditAPI) export(w http.ResponseWriter, r *http.Request) {
 	}
 	a.endExport(w, r, tenant, enc, out.started, err, time.Since(start))
 	if b := check.Break(); b != nil && err == nil {
+		if w.Header().Get(HeaderCheckpointSize) != "" {
+			b.Line++ // the file's line: the checkpoint line comes first
+		}
 		w.Header().Set(audit.TrailerDamage, b.Error())
 		a.s.log.Warn("exported a damaged history", "tenant", tenant, "break", b.Error())
 	}
