@@ -75,6 +75,13 @@ func TestTheComposeFileIsValid(t *testing.T) {
 		}
 		t.Skip("docker-compose is missing: run scripts/install-tools.sh")
 	}
+	if _, err := os.Stat("../deploy/secrets"); os.IsNotExist(err) {
+		// compose reads the kurrentdb profile's env_file: write the secrets
+		// as an operator would, and remove them afterwards.
+		out, err := exec.Command("../deploy/init-secrets.sh").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		t.Cleanup(func() { os.RemoveAll("../deploy/secrets") })
+	}
 	for _, profile := range []string{"", "kurrentdb"} {
 		cmd := exec.Command(bin, "--profile", profile, "config", "-q")
 		if profile == "" {
@@ -85,7 +92,8 @@ func TestTheComposeFileIsValid(t *testing.T) {
 		require.NoError(t, err, "docker-compose config (profile %q): %s", profile, out)
 	}
 	compose := readFile(t, "../docker-compose.yml")
-	for _, want := range []string{"nats:2.15.2-alpine", "127.0.0.1:8080:8080", "--replicas=3", "condition: service_healthy", "ledgerctl\", \"ready"} {
+	for _, want := range []string{"nats:2.15.2-alpine", "127.0.0.1:8080:8080", "--replicas=3", "condition: service_healthy", "ledgerctl\", \"ready",
+		"kurrentdb:25.1.0", `KURRENTDB_INSECURE: "false"`, "--kurrentdb-url-file"} {
 		assert.Contains(t, compose, want)
 	}
 }

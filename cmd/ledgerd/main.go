@@ -29,21 +29,23 @@ import (
 
 // config is the command line.
 type config struct {
-	data           string
-	listen         string
-	nats           natsConfig
-	store          string
-	kurrentdbURL   string
-	authFile       string
-	catalogFile    string
-	syncAlways     bool
-	replicas       int
-	logLevel       string
-	expireInterval time.Duration
-	commandTimeout time.Duration
-	storeWait      time.Duration
-	tlsCert        string
-	tlsKey         string
+	data         string
+	listen       string
+	nats         natsConfig
+	store        string
+	kurrentdbURL string
+	// kurrentdbURLFile holds the connection string, credentials included.
+	kurrentdbURLFile string
+	authFile         string
+	catalogFile      string
+	syncAlways       bool
+	replicas         int
+	logLevel         string
+	expireInterval   time.Duration
+	commandTimeout   time.Duration
+	storeWait        time.Duration
+	tlsCert          string
+	tlsKey           string
 	// Signed checkpoints (L8): see checkpoints.go.
 	checkpointKey      string
 	checkpointOrigin   string
@@ -72,6 +74,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.nats.tlsKey, "nats-tls-key", "", "external NATS: client key file, for mutual TLS")
 	fs.StringVar(&c.store, "store", storeJetStream, "event store: jetstream (NATS JetStream) or kurrentdb (KurrentDB, events forwarded to NATS)")
 	fs.StringVar(&c.kurrentdbURL, "kurrentdb-url", "", "KurrentDB connection string for --store kurrentdb, e.g. esdb://localhost:2113?tls=false")
+	fs.StringVar(&c.kurrentdbURLFile, "kurrentdb-url-file", "", "the KurrentDB connection string from a file (a container secret: it holds the user's password)")
 	fs.IntVar(&c.kurrentdbMaxAppend, "kurrentdb-max-append", kurrentdb.DefaultMaxAppendSize, "the KurrentDB node's MaxAppendSize in bytes: larger commands are refused as PayloadTooLarge before they are sent")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals file (default: <data>/principals.json, created with an admin token if missing)")
 	fs.StringVar(&c.catalogFile, "catalog", "", "product catalog file replacing the built-in one")
@@ -92,6 +95,9 @@ func parseFlags(args []string) (config, error) {
 	}
 	c.nats.password = os.Getenv("LEDGER_NATS_PASSWORD")
 	if err := c.nats.readPasswordFile(); err != nil {
+		return c, err
+	}
+	if err := c.readKurrentDBURLFile(); err != nil {
 		return c, err
 	}
 	return c, errors.Join(c.checkStore(), c.checkNATS(), c.checkTimeouts(), c.checkTLS(), c.checkCheckpoints())
@@ -115,6 +121,27 @@ func (n *natsConfig) readPasswordFile() error {
 	n.password = strings.TrimRight(string(b), "\r\n")
 	if n.password == "" {
 		return fmt.Errorf("--nats-password-file %s is empty", n.passwordFile)
+	}
+	return nil
+}
+
+// readKurrentDBURLFile takes the KurrentDB connection string from
+// --kurrentdb-url-file, if given: it holds a password, which a secret
+// mounted as a file keeps out of the command line and the environment.
+func (c *config) readKurrentDBURLFile() error {
+	if c.kurrentdbURLFile == "" {
+		return nil
+	}
+	if c.kurrentdbURL != "" {
+		return errors.New("choose one of --kurrentdb-url and --kurrentdb-url-file")
+	}
+	b, err := os.ReadFile(c.kurrentdbURLFile)
+	if err != nil {
+		return fmt.Errorf("--kurrentdb-url-file: %w", err)
+	}
+	c.kurrentdbURL = strings.TrimSpace(string(b))
+	if c.kurrentdbURL == "" {
+		return fmt.Errorf("--kurrentdb-url-file %s is empty", c.kurrentdbURLFile)
 	}
 	return nil
 }

@@ -76,3 +76,16 @@ func TestNATSPasswordFile(t *testing.T) {
 	_, err = parseFlags([]string{"--nats-url", "nats://nats:4222", "--nats-user", "ledger", "--nats-password-file", path})
 	assert.ErrorContains(t, err, "is empty")
 }
+
+func TestKurrentDBURLFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "url")
+	require.NoError(t, os.WriteFile(path, []byte("esdb://ledger:s3cret@kurrentdb:2113?tls=true\n"), 0o600))
+	cfg, err := parseFlags([]string{"--store", "kurrentdb", "--kurrentdb-url-file", path})
+	require.NoError(t, err)
+	assert.Equal(t, "esdb://ledger:s3cret@kurrentdb:2113?tls=true", cfg.kurrentdbURL)
+
+	_, err = parseFlags([]string{"--store", "kurrentdb", "--kurrentdb-url-file", path, "--kurrentdb-url", "esdb://x:2113"})
+	assert.ErrorContains(t, err, "choose one")
+	_, err = parseFlags([]string{"--store", "kurrentdb", "--kurrentdb-url-file", path + ".missing"})
+	assert.ErrorContains(t, err, "--kurrentdb-url-file")
+}
