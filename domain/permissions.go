@@ -8,14 +8,17 @@ import "slices"
 
 // Query names, for the permission table.
 const (
-	QueryLicenses     = "ListLicenses"     // seats per product
-	QueryRequests     = "ListRequests"     // pending and completed requests
-	QueryUserLicenses = "ListUserLicenses" // one user's licenses
-	QueryUsers        = "ListUsers"        // the directory
-	QueryHistory      = "ListHistory"      // the history of one user, product, subscription, request or group (L3)
-	QueryState        = "ListStateAsOf"    // the tenant's state as of an instant (L3)
-	QueryExport       = "ListEvents"       // the tenant's events as stored, to verify offline (L3)
-	QueryReports      = "ListReports"      // compliance reports (L4)
+	QueryLicenses     = "ListLicenses"      // seats per product
+	QueryRequests     = "ListRequests"      // pending and completed requests
+	QueryUserLicenses = "ListUserLicenses"  // one user's licenses
+	QueryUsers        = "ListUsers"         // the directory
+	QueryGroups       = "ListGroups"        // groups, their members and members in error
+	QueryCatalog      = "ListCatalog"       // products, service plans, exclusions, dependencies
+	QueryProcess      = "GetRequestProcess" // the organization's own request process (Q4)
+	QueryHistory      = "ListHistory"       // the history of one user, product, subscription, request or group (L3)
+	QueryState        = "ListStateAsOf"     // the tenant's state as of an instant (L3)
+	QueryExport       = "ListEvents"        // the tenant's events as stored, to verify offline (L3)
+	QueryReports      = "ListReports"       // compliance reports (L4)
 )
 
 // rule says who may perform an action in a tenant.
@@ -73,9 +76,14 @@ var permissions = map[string]rule{
 	"SetSelfServicePolicy":    {roles: licenseManagers},
 	"ExpireRequests":          {system: true},
 
-	QueryLicenses:     {roles: licenseReaders},
-	QueryRequests:     {roles: licenseReaders},
-	QueryUsers:        {roles: licenseReaders},
+	QueryLicenses: {roles: licenseReaders},
+	QueryRequests: {roles: licenseReaders},
+	QueryUsers:    {roles: licenseReaders},
+	QueryGroups:   {roles: licenseReaders},
+	// Any user reads the catalog and the request process: they request
+	// licenses by product and are shown the organization's process.
+	QueryCatalog:      {roles: licenseReaders, members: true},
+	QueryProcess:      {roles: licenseReaders, members: true},
 	QueryUserLicenses: {roles: licenseReaders, self: true},
 	QueryHistory:      {roles: auditors, self: true},
 	QueryState:        {roles: auditors},

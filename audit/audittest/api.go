@@ -51,14 +51,15 @@ func Serve(t testing.TB, svc *ledger.Service, written, audited events.Store) *ht
 	t.Helper()
 	log := quiet()
 	lic, req := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
-	proj := projections.NewProjector(written, log, lic, req)
+	dir, feed := projections.NewDirectory(), projections.NewFeed()
+	proj := projections.NewProjector(written, log, lic, req, dir, feed)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = proj.Run(ctx) }()
 	if err := proj.WaitCaughtUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.New(httpapi.Config{Service: svc, Projector: proj, Licenses: lic, Requests: req, Auth: principals(t), Logger: log, Store: audited})
+	h := httpapi.New(httpapi.Config{Service: svc, Projector: proj, Licenses: lic, Requests: req, Auth: principals(t), Logger: log, Store: audited, Directory: dir, Feed: feed})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return srv

@@ -77,7 +77,8 @@ func openSnapshots(ctx context.Context, cfg config, nc *nats.Conn) (events.Snaps
 // command service and the HTTP API until ctx ends.
 func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots events.SnapshotStore, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger) error {
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
-	projector := projections.NewProjector(store, log, licenses, requests)
+	directory, feed := projections.NewDirectory(), projections.NewFeed()
+	projector := projections.NewProjector(store, log, licenses, requests, directory, feed) // feed last: it speaks of events the others hold
 	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted})
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -87,7 +88,7 @@ func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots 
 	}
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
-	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store})
+	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Directory: directory, Feed: feed})
 	return serve(ctx, cfg.listen, api, log)
 }
 

@@ -28,6 +28,8 @@ type Server struct {
 	projector *projections.Projector
 	licenses  *projections.Licenses
 	requests  *projections.Requests
+	directory *projections.Directory // nil: the directory routes answer Unavailable
+	feed      *projections.Feed      // nil: no live changes
 	auth      *auth.Authenticator
 	tokens    sync.Map // SHA-256 of an accepted token -> its domain.Principal
 	log       *slog.Logger
@@ -46,12 +48,18 @@ type Config struct {
 	Logger    *slog.Logger
 	// Store is the event store the audit routes read (L3, L4).
 	Store events.Store
+	// Directory and Feed are the read models of the admin API (U2); the
+	// projector must feed them. Console, if set, is served at / (U1).
+	Directory *projections.Directory
+	Feed      *projections.Feed
+	Console   http.Handler
 }
 
 // New returns the API's handler.
 func New(c Config) http.Handler {
-	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, auth: c.Auth, log: c.Logger, readWait: 5 * time.Second}
+	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, directory: c.Directory, feed: c.Feed, auth: c.Auth, log: c.Logger, readWait: 5 * time.Second}
 	mux := http.NewServeMux()
+	s.adminRoutes(mux, c.Console)
 	mux.HandleFunc("POST /v1/tenants/{tenant}/commands/{command}", s.command)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses", s.listLicenses)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses/selection", s.licenseSelection)
@@ -91,7 +99,7 @@ type principalKey struct{}
 // valid credentials learns nothing but that (401).
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		if publicPath(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
