@@ -56,3 +56,35 @@ func (m *Licenses) GroupErrorCounts(tenant string) map[string]int {
 	}
 	return out
 }
+
+// ProductHolder is a user who holds a product, and how: the Licenses
+// page's list of a product's users.
+type ProductHolder struct {
+	UserID        string   `json:"userId"`
+	Direct        bool     `json:"direct"`
+	Groups        []string `json:"groups"`
+	DisabledPlans []string `json:"disabledPlans"`
+}
+
+// ProductUsers returns a page of the users holding the product, in id order.
+func (m *Licenses) ProductUsers(tenant, productID string, p Page) ([]ProductHolder, string) {
+	out := []ProductHolder{}
+	t := m.tenants[tenant]
+	if t == nil {
+		return out, ""
+	}
+	var ids []string
+	for id, u := range t.users {
+		if u.licenses[productID] != nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	ids, next := page(ids, p)
+	for _, id := range ids {
+		l := t.users[id].licenses[productID]
+		ul := m.userLicense(productID, l)
+		out = append(out, ProductHolder{UserID: id, Direct: l.direct, Groups: ul.Groups, DisabledPlans: ul.DisabledPlans})
+	}
+	return out, next
+}

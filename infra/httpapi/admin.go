@@ -241,6 +241,35 @@ func (s *Server) groupErrors(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// holderAnswer is a product's holder with their display name.
+type holderAnswer struct {
+	projections.ProductHolder
+	DisplayName string `json:"displayName"`
+}
+
+// productUsers answers a page of the users holding a product.
+func (s *Server) productUsers(w http.ResponseWriter, r *http.Request) {
+	product := r.PathValue("product")
+	pg, err := pageOf(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.directoryQuery(w, r, domain.QueryLicenses, "", func(tenant string) (any, error) {
+		if _, ok := s.svc.Catalog().Product(product); !ok {
+			return nil, domain.Errorf(domain.CodeNotFound, "product %q is not in the catalog", product)
+		}
+		holders, next := s.licenses.ProductUsers(tenant, product, pg)
+		out := make([]holderAnswer, 0, len(holders))
+		for _, h := range holders {
+			out = append(out, holderAnswer{ProductHolder: h, DisplayName: s.directory.DisplayName(tenant, h.UserID)})
+		}
+		a := paged(tenant, "users", out, next)
+		a["productId"], a["name"] = product, s.productName(product)
+		return a, nil
+	})
+}
+
 // catalogProduct is one product of the catalog with its plans named, and
 // per plan the plans it excludes and requires.
 type catalogProduct struct {
@@ -446,6 +475,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, console http.Handler) {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/groups/{group}/members", s.groupMembers)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/groups/{group}/errors", s.groupErrors)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/catalog", s.listCatalog)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses/{product}/users", s.productUsers)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/request-process", s.requestProcess)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/my/requests", s.myRequests)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/changes", s.changes)

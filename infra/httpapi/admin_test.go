@@ -278,3 +278,29 @@ func TestChangesStreamTheTenantsEvents(t *testing.T) {
 	status, _ := a.do(http.MethodGet, "", "/v1/tenants/contoso/changes", "")
 	assert.Equal(t, http.StatusUnauthorized, status)
 }
+
+func TestProductUsersListsWhoHoldsItAndHow(t *testing.T) {
+	a := newAdminAPI(t)
+	for _, u := range []string{"alice", "bob", "carol"} {
+		a.cmd(adminToken, "RegisterUser", fmt.Sprintf(`{"userId":%q,"displayName":"%s","usageLocation":"US"}`, u, strings.ToUpper(u)))
+	}
+	a.cmd(adminToken, "PurchaseSubscription", `{"subscriptionId":"s1","productId":"SPB","seats":5}`)
+	a.cmd(adminToken, "PurchaseSubscription", `{"subscriptionId":"s2","productId":"SPB","seats":8}`)
+	a.cmd(adminToken, "AssignLicense", `{"productId":"SPB","userIds":["carol","alice"],"disabledPlans":["SWAY"]}`)
+	a.cmd(adminToken, "CreateGroup", `{"groupId":"sales","name":"Sales"}`)
+	a.cmd(adminToken, "AddGroupMembers", `{"groupId":"sales","userIds":["bob"]}`)
+	a.cmd(adminToken, "AssignGroupLicense", `{"groupId":"sales","productId":"SPB"}`)
+	got := a.get(licAdmToken, "/v1/tenants/contoso/licenses/SPB/users")
+	assert.Equal(t, "Microsoft 365 Business Premium", got["name"])
+	users := got["users"].([]any)
+	assert.Equal(t, []string{"alice", "bob", "carol"}, ids(users, "userId"))
+	assert.Equal(t, []string{"ALICE", "BOB", "CAROL"}, ids(users, "displayName"))
+	assert.Equal(t, []any{"SWAY"}, users[0].(map[string]any)["disabledPlans"])
+	assert.Equal(t, []any{"sales"}, users[1].(map[string]any)["groups"])
+	assert.Equal(t, false, users[1].(map[string]any)["direct"])
+	lic := a.get(adminToken, "/v1/tenants/contoso/licenses")["products"].([]any)[0].(map[string]any)
+	assert.EqualValues(t, 13, lic["total"])
+	assert.EqualValues(t, 3, lic["assigned"])
+	status, _ := a.do(http.MethodGet, adminToken, "/v1/tenants/contoso/licenses/NOPE/users", "")
+	assert.Equal(t, http.StatusNotFound, status)
+}
