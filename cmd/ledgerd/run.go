@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/licensing-ledger/ledger/console"
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
@@ -88,7 +89,7 @@ func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots 
 	}
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
-	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Directory: directory, Feed: feed})
+	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Directory: directory, Feed: feed, Console: console.Handler()})
 	return serve(ctx, cfg.listen, api, log)
 }
 
