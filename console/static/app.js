@@ -181,6 +181,15 @@ function okBox(text) {
 // outcome area; on success the page reloads what it shows.
 async function act(outcome, name, body, done) {
   outcome.replaceChildren(h('p', { class: 'busy' }, t('common.working')));
+  document.body.dataset.busy = '1';
+  try {
+    return await send(outcome, name, body, done);
+  } finally {
+    delete document.body.dataset.busy;
+  }
+}
+
+async function send(outcome, name, body, done) {
   try {
     const res = await command(name, body);
     for (const e of res.events) app.ownSeq = Math.max(app.ownSeq, e.sequence);
@@ -500,7 +509,7 @@ function names(req) {
 
 function requestCard(req, canDecide) {
   const who = names(req);
-  const card = h('article', { class: 'card', 'aria-labelledby': 'rq-' + req.requestId, 'data-request': req.requestId },
+  const card = h('article', { class: 'card', 'aria-labelledby': 'rq-' + req.requestId, 'data-request': req.requestId, 'data-product': req.productId },
     h('h3', { id: 'rq-' + req.requestId }, req.productName || req.productId),
     h('dl', { class: 'facts' },
       h('dt', {}, t('request.by')), h('dd', {}, who(req.requesterId)),
@@ -520,7 +529,7 @@ function requestCard(req, canDecide) {
     name: 'productId', onchange: e => plansBox.replaceChildren(planChecks(e.target.value, [])),
   }, [...app.products.values()].filter(p => p.assignable).map(p => h('option', { value: p.id, selected: p.id === req.productId }, p.name)));
   card.append(
-    h('details', {}, h('summary', {}, t('request.approve')),
+    h('details', { class: 'approve' }, h('summary', {}, t('request.approve')),
       form(fd => {
         const chosen = fd.getAll('approve');
         act(aOut, 'ApproveRequest', {
@@ -536,12 +545,12 @@ function requestCard(req, canDecide) {
       field(t('request.message'), h('textarea', { name: 'message', rows: '2' })),
       h('button', { type: 'submit' }, t('request.approveSubmit'))), aOut));
   const dOut = outcomeArea();
-  card.append(h('details', {}, h('summary', {}, t('request.deny')),
+  card.append(h('details', { class: 'deny' }, h('summary', {}, t('request.deny')),
     form(fd => act(dOut, 'DenyRequest', { requestId: req.requestId, message: fd.get('message') || '' }),
       field(t('request.message'), h('textarea', { name: 'message', rows: '2' })),
       h('button', { type: 'submit', class: 'danger' }, t('request.denySubmit'))), dOut));
   const sOut = outcomeArea();
-  card.append(h('details', {}, h('summary', {}, t('request.share')),
+  card.append(h('details', { class: 'share' }, h('summary', {}, t('request.share')),
     form(fd => act(sOut, 'ShareRequest', { requestId: req.requestId, recipients: ids(fd.get('recipients')), subject: fd.get('subject') || '', message: fd.get('message') || '' }),
       field(t('request.recipients'), h('input', { name: 'recipients', required: true, autocomplete: 'off' }), t('request.recipientsHint')),
       field(t('request.subject'), h('input', { name: 'subject' })),
