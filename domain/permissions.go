@@ -160,3 +160,23 @@ func hasAny(have, want []Role) bool {
 	}
 	return false
 }
+
+// RolesFor names who may send an action: its roles, "any user of the
+// tenant" or "the ledger itself", for documentation.
+func RolesFor(action string) []string {
+	r, ok := permissions[action]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, role := range r.roles {
+		out = append(out, string(role))
+	}
+	if r.members {
+		out = append(out, "any user of the tenant")
+	}
+	if r.system {
+		out = append(out, "the ledger itself")
+	}
+	return out
+}
