@@ -317,6 +317,25 @@ func TestConsole(t *testing.T) {
 		run(t, ctx, "header", waitText("#tenant", "contoso"), waitText("#roles", "Global Administrator"))
 	})
 
+	t.Run("add a user and a group", func(t *testing.T) {
+		open(t, ctx, s.URL, "#/users", "Users")
+		add := "section[aria-labelledby=adduser-h] "
+		run(t, ctx, "add dave",
+			fill(map[string]string{add + "input[name=userId]": "dave", add + "input[name=displayName]": "Dave Moreau", add + "input[name=email]": "dave@contoso.com", add + "input[name=usageLocation]": "fr"}),
+			chromedp.Click(chromedp.CSS(add+"button[type=submit]")), settled(),
+			waitText("main table", "Dave Moreau\tdave\tdave@contoso.com\tFR"))
+		open(t, ctx, s.URL, "#/groups", "Groups")
+		run(t, ctx, "create hr",
+			fill(map[string]string{"section[aria-labelledby=addgroup-h] input[name=groupId]": "hr", "section[aria-labelledby=addgroup-h] input[name=name]": "Human resources"}),
+			chromedp.Click(chromedp.CSS("section[aria-labelledby=addgroup-h] button[type=submit]")), settled(),
+			waitText("main table", "Human resources"))
+		open(t, ctx, s.URL, "#/groups/hr", "Human resources")
+		run(t, ctx, "add dave to hr",
+			setField("section[aria-labelledby=addmembers-h] input[name=users]", "dave"),
+			chromedp.Click(chromedp.CSS("section[aria-labelledby=addmembers-h] button[type=submit]")), settled(),
+			waitText("main table", "Dave Moreau (dave)"))
+	})
+
 	t.Run("buy 5 and 8 seats and see 13", func(t *testing.T) {
 		open(t, ctx, s.URL, "#/products", "Products")
 		buy := "section[aria-labelledby=buy-h] "

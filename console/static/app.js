@@ -417,6 +417,18 @@ async function usersPage(main, r) {
       { label: t('col.groups'), cell: u => u.groups.join(', ') },
     ], data.users, t('users.empty')),
     pager(r, '#/users', data.nextCursor));
+  if (can('RegisterUser')) {
+    const o = outcomeArea();
+    main.append(h('section', { 'aria-labelledby': 'adduser-h' }, h('h2', { id: 'adduser-h' }, t('users.add')),
+      form(fd => act(o, 'RegisterUser', { userId: fd.get('userId'), displayName: fd.get('displayName') || '', email: fd.get('email') || '', usageLocation: (fd.get('usageLocation') || '').toUpperCase(), guest: fd.get('guest') === 'on' }),
+        h('div', { class: 'inline' },
+          field(t('col.userId'), h('input', { name: 'userId', required: true, autocomplete: 'off' })),
+          field(t('col.name'), h('input', { name: 'displayName', autocomplete: 'off' })),
+          field(t('col.email'), h('input', { name: 'email', type: 'email', autocomplete: 'off' })),
+          field(t('col.location'), h('input', { name: 'usageLocation', maxlength: '2', size: '3', autocomplete: 'off' }), t('users.locationHint'))),
+        checkbox(t('col.guest'), { name: 'guest' }),
+        h('button', { type: 'submit' }, t('users.addSubmit'))), o));
+  }
 }
 
 async function userPage(main, userId) {
@@ -473,6 +485,15 @@ async function groupsPage(main, r) {
       { label: t('col.inError'), num: true, cell: g => (g.membersInError ? h('span', { class: 'badge some' }, num(g.membersInError)) : num(0)) },
     ], data.groups, t('groups.empty')),
     pager(r, '#/groups', data.nextCursor));
+  if (can('CreateGroup')) {
+    const o = outcomeArea();
+    main.append(h('section', { 'aria-labelledby': 'addgroup-h' }, h('h2', { id: 'addgroup-h' }, t('groups.add')),
+      form(fd => act(o, 'CreateGroup', { groupId: fd.get('groupId'), name: fd.get('name') || '' }),
+        h('div', { class: 'inline' },
+          field(t('col.groupId'), h('input', { name: 'groupId', required: true, autocomplete: 'off' })),
+          field(t('col.name'), h('input', { name: 'name', autocomplete: 'off' })),
+          h('button', { type: 'submit' }, t('groups.addSubmit')))), o));
+  }
 }
 
 async function groupPage(main, groupId, r) {
@@ -500,6 +521,23 @@ async function groupPage(main, groupId, r) {
     ], errors.errors, t('group.noErrors')),
     can('ReprocessGroupLicenses') ? h('button', { type: 'button', onclick: () => act(outcome, 'ReprocessGroupLicenses', { groupId }) }, t('group.reprocess')) : null,
     outcome);
+  if (can('AddGroupMembers')) {
+    const o = outcomeArea();
+    main.append(h('section', { 'aria-labelledby': 'addmembers-h' }, h('h2', { id: 'addmembers-h' }, t('group.addMembers')),
+      form(fd => act(o, 'AddGroupMembers', { groupId, userIds: ids(fd.get('users')) }),
+        field(t('assign.users'), h('input', { name: 'users', required: true, autocomplete: 'off' }), t('hint.userIds')),
+        h('button', { type: 'submit' }, t('group.addMembersSubmit'))), o));
+  }
+  if (can('AssignGroupLicense')) {
+    const o = outcomeArea();
+    const plansBox = h('div', {}, planChecks([...app.products.values()].find(p => p.assignable)?.id, []));
+    main.append(h('section', { 'aria-labelledby': 'grouplic-h' }, h('h2', { id: 'grouplic-h' }, t('group.assign')),
+      form(fd => act(o, 'AssignGroupLicense', { groupId, productId: fd.get('productId'), disabledPlans: disabledFrom(fd, fd.get('productId')) }),
+        field(t('request.product'), h('select', { name: 'productId', onchange: e => plansBox.replaceChildren(planChecks(e.target.value, [])) },
+          [...app.products.values()].filter(p => p.assignable).map(p => h('option', { value: p.id }, p.name)))),
+        plansBox,
+        h('button', { type: 'submit' }, t('assign.submit'))), o));
+  }
 }
 
 function names(req) {
