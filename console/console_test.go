@@ -52,7 +52,7 @@ func TestCatalogsHoldEveryStringTheScriptUses(t *testing.T) {
 		"state.":     {"active", "grace", "suspended", "canceled"},
 		"status.":    {"pending", "approved", "partially_approved", "denied", "expired"},
 		"selection.": {"all", "some", "none"},
-		"role.":      {"GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader", "AdminAgent", "HelpdeskAgent", "SalesAgent", "UserManagementAdmin"},
+		"role.":      {"GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader", "DirectoryWriters", "AdminAgent", "HelpdeskAgent", "SalesAgent", "UserManagementAdmin"},
 		"nav.":       {"licenses", "products", "users", "groups", "requests", "my-requests", "audit"},
 		"subject.":   {"user", "product", "subscription", "request", "group"},
 		"report.":    {"seats", "activity", "guests", "requests"},

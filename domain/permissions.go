@@ -1,6 +1,9 @@
 package domain
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Permission tables (T3): every command and query the ledger accepts, and who
 // may send it. This is the one place that decides access; the HTTP layer and
@@ -32,8 +35,8 @@ type rule struct {
 var (
 	// Managing licenses and requests is one capability (T3): the administrators
 	// and every partner role that manages a customer's licenses.
-	licenseManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
-	directoryManagers    = []Role{GlobalAdministrator, UserAdministrator, AdminAgent, UserManagementAdmin}
+	licenseManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, DirectoryWriters, AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
+	directoryManagers    = []Role{GlobalAdministrator, UserAdministrator, DirectoryWriters, AdminAgent, UserManagementAdmin}
 	subscriptionManagers = []Role{GlobalAdministrator, AdminAgent, SalesAgent}
 	delegationManagers   = []Role{GlobalAdministrator}
 	// licenseReaders read the live views; GlobalReader reads, never writes.
@@ -101,13 +104,46 @@ func Actions() []string {
 	return names
 }
 
+// GDAPRoles are the tenant roles a partner's GDAP relationship may grant,
+// for at most MaxDelegationDays (T3); Global Administrator is never
+// delegated here.
+var GDAPRoles = []Role{LicenseAdministrator, UserAdministrator, DirectoryWriters, GlobalReader}
+
+// MaxDelegationDays is the longest a GDAP relationship lasts: two years.
+const MaxDelegationDays = 730
+
+// delegated returns the roles the tenant grants the partner at now: none
+// once a relationship granted for a duration has ended, even before the
+// ledger records its end (PartnerDelegationExpired). A zero now ignores the
+// end, for callers that know no time.
+func delegated(s *State, partner string, now time.Time) []Role {
+	if end, ok := s.DelegationEnds[partner]; ok && !now.IsZero() && !now.Before(end) {
+		return nil
+	}
+	return s.Delegations[partner]
+}
+
+// DelegationEnded reports whether the partner's relationship with the
+// tenant ended by now (granted for a duration that has passed).
+func DelegationEnded(s *State, partner string, now time.Time) bool {
+	end, ok := s.DelegationEnds[partner]
+	return ok && !now.Before(end)
+}
+
 // EffectiveRoles returns the roles p holds in the tenant whose state is s: its
 // own roles in its home tenant, and for a partner's agent the roles both held
-// by the agent and granted to the partner by the tenant's delegation.
+// by the agent and granted to the partner by the tenant's delegation. It does
+// not look at when delegations end; EffectiveRolesAt does.
 func EffectiveRoles(p Principal, s *State) []Role {
+	return EffectiveRolesAt(p, s, time.Time{})
+}
+
+// EffectiveRolesAt is EffectiveRoles at the instant now: a relationship that
+// has ended grants nothing.
+func EffectiveRolesAt(p Principal, s *State, now time.Time) []Role {
 	switch {
 	case p.Partner != "":
-		granted := s.Delegations[p.Partner]
+		granted := delegated(s, p.Partner, now)
 		var roles []Role
 		for _, r := range p.Roles {
 			if slices.Contains(granted, r) {
@@ -125,6 +161,12 @@ func EffectiveRoles(p Principal, s *State) []Role {
 // s. subjectUser names the user a query is about, for "self" rules. A refusal
 // names the roles that were missing.
 func Authorize(p Principal, s *State, action, subjectUser string) error {
+	return AuthorizeAt(p, s, action, subjectUser, time.Time{})
+}
+
+// AuthorizeAt is Authorize at the instant now, when a partner's GDAP
+// relationship may have ended.
+func AuthorizeAt(p Principal, s *State, action, subjectUser string, now time.Time) error {
 	r, ok := permissions[action]
 	if !ok {
 		return Errorf(CodeNotFound, "unknown command or query %q", action)
@@ -139,10 +181,13 @@ func Authorize(p Principal, s *State, action, subjectUser string) error {
 	if p.Partner == "" && !member {
 		return Errorf(CodeForbidden, "%s belongs to tenant %q and cannot act in tenant %q", p.ID, p.Tenant, s.Tenant)
 	}
+	if p.Partner != "" && len(r.roles) > 0 && !now.IsZero() && DelegationEnded(s, p.Partner, now) {
+		return Errorf(CodeForbidden, "the GDAP relationship of partner %q with tenant %q ended at %s; %s needs the role %s", p.Partner, s.Tenant, s.DelegationEnds[p.Partner].UTC().Format(time.RFC3339), action, rolesString(r.roles))
+	}
 	if p.Partner != "" && len(s.Delegations[p.Partner]) == 0 && len(r.roles) > 0 {
 		return Errorf(CodeForbidden, "partner %q has no delegation in tenant %q; %s needs the role %s", p.Partner, s.Tenant, action, rolesString(r.roles))
 	}
-	roles := EffectiveRoles(p, s)
+	roles := EffectiveRolesAt(p, s, now)
 	if hasAny(roles, r.roles) || (r.members && member) || (r.self && member && subjectUser == p.ID) {
 		return nil
 	}

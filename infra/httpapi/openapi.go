@@ -27,7 +27,7 @@ var commandExamples = map[string]string{
 	"CreateGroup":             `{"groupId":"sales","name":"Sales"}`,
 	"AddGroupMembers":         `{"groupId":"sales","userIds":["alice","bob"]}`,
 	"RemoveGroupMembers":      `{"groupId":"sales","userIds":["bob"]}`,
-	"GrantPartnerDelegation":  `{"partnerId":"fabrikam","roles":["AdminAgent"]}`,
+	"GrantPartnerDelegation":  `{"partnerId":"fabrikam","roles":["LicenseAdministrator","DirectoryWriters","AdminAgent"],"durationDays":365}`,
 	"RevokePartnerDelegation": `{"partnerId":"fabrikam"}`,
 	"PurchaseSubscription":    `{"subscriptionId":"sub-1","productId":"SPB","seats":5,"channel":"CHANNEL_PARTNER"}`,
 	"ChangeSeats":             `{"subscriptionId":"sub-1","seats":10}`,
