@@ -289,3 +289,30 @@ func (m *Directory) Members(tenant, groupID string, p Page) ([]Person, string, b
 	}
 	return out, next, true
 }
+
+// Named returns the request with the names a reader sees beside its ids:
+// the product's (given), and the display name of every person it names
+// (requester, users, recipients of shares, the admin who decided) whom the
+// directory knows.
+func (m *Directory) Named(tenant string, r RequestView, productName string) RequestView {
+	r.ProductName = productName
+	var ids []string
+	add := func(list ...string) {
+		for _, id := range list {
+			if id != "" && !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	add(r.RequesterID)
+	add(r.UserIDs...)
+	add(r.SharedWith...)
+	add(r.DecidedBy)
+	r.People = nil
+	for _, id := range ids {
+		if name := m.DisplayName(tenant, id); name != "" {
+			r.People = append(r.People, Person{UserID: id, DisplayName: name})
+		}
+	}
+	return r
+}

@@ -31,6 +31,7 @@ const (
 	adminToken  = "admin-token-0123456789"
 	admin2Token = "admin2-token-0123456789"
 	aliceToken  = "alice-token-0123456789"
+	agentToken  = "agent-token-0123456789"
 	tenant      = "contoso"
 )
 
@@ -91,6 +92,7 @@ func startLedgerd(t *testing.T) *server {
 		{ID: "admin@contoso", Tenant: tenant, Roles: []string{"GlobalAdministrator"}, Token: adminToken},
 		{ID: "admin2@contoso", Tenant: tenant, Roles: []string{"GlobalAdministrator"}, Token: admin2Token},
 		{ID: "alice", Tenant: tenant, Token: aliceToken},
+		{ID: "agent@fabrikam", Partner: "fabrikam", Roles: []string{"LicenseAdministrator"}, Token: agentToken},
 	}}
 	b, _ := json.Marshal(f)
 	authFile := filepath.Join(data, "principals.json")
@@ -461,6 +463,23 @@ func TestConsole(t *testing.T) {
 		run(t, other, "live stream open", chromedp.WaitVisible(chromedp.CSS(`body[data-live="on"]`)))
 		s.command(t, adminToken, "PurchaseSubscription", `{"subscriptionId":"sub-pbi","productId":"POWER_BI_PRO","seats":3}`)
 		run(t, other, "updated", waitText("main table", "Power BI Pro\t3\t0\t3"))
+	})
+
+	t.Run("a partner acts through a GDAP relationship", func(t *testing.T) {
+		s.command(t, adminToken, "GrantPartnerDelegation", `{"partnerId":"fabrikam","roles":["LicenseAdministrator"],"durationDays":30}`)
+		signOut(t, ctx)
+		run(t, ctx, "sign in as the partner's agent",
+			chromedp.Navigate(s.URL+"/"),
+			chromedp.WaitVisible(chromedp.ID("token")),
+			chromedp.SendKeys(chromedp.ID("token"), agentToken),
+			chromedp.SendKeys(chromedp.ID("signin-tenant"), tenant),
+			chromedp.Click(chromedp.ID("signin")),
+			chromedp.WaitVisible(chromedp.CSS("nav.main-nav")),
+			waitText("#tenant", "contoso"), waitText("#roles", "License Administrator"), waitText("header", "fabrikam"))
+		open(t, ctx, s.URL, "#/licenses", "Licenses")
+		run(t, ctx, "the partner reads the licenses", waitText("main table", "Microsoft 365 Business Premium"))
+		signOut(t, ctx)
+		signIn(t, ctx, s.URL, adminToken)
 	})
 
 	t.Run("a phone-sized screen", func(t *testing.T) {

@@ -828,6 +828,7 @@ async function start() {
   app.me = null;
   const me = await api('GET', '/v1/me');
   app.tenant = sessionStorage.getItem(TENANT) || me.tenant;
+  if (!app.tenant) throw new Problem({ code: 'ValidationFailed', detail: t('signin.needTenant') });
   app.me = me;
   try {
     const perms = await get('/permissions');

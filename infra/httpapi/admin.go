@@ -377,35 +377,13 @@ func (s *Server) myRequests(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// named fills the names a reader sees beside a request's ids: the
-// product's, and every person's it names.
+// named fills the names a reader sees beside a request's ids.
 func (s *Server) named(tenant string, r projections.RequestView) projections.RequestView {
-	r.ProductName = s.productName(r.ProductID)
 	if s.directory == nil {
+		r.ProductName = s.productName(r.ProductID)
 		return r
 	}
-	var ids []string
-	add := func(list ...string) {
-		for _, id := range list {
-			if id != "" && !slices.Contains(ids, id) {
-				ids = append(ids, id)
-			}
-		}
-	}
-	add(r.RequesterID)
-	add(r.UserIDs...)
-	add(r.SharedWith...)
-	add(r.DecidedBy)
-	r.People = make([]projections.Person, 0, len(ids))
-	for _, id := range ids {
-		if name := s.directory.DisplayName(tenant, id); name != "" {
-			r.People = append(r.People, projections.Person{UserID: id, DisplayName: name})
-		}
-	}
-	if len(r.People) == 0 {
-		r.People = nil
-	}
-	return r
+	return s.directory.Named(tenant, r, s.productName(r.ProductID))
 }
 
 // changes streams the tenant's changes as server-sent events, one
