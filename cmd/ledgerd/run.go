@@ -89,7 +89,7 @@ func serveLedger(ctx context.Context, cfg config, store events.Store, snapshots 
 	}
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
-	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Directory: directory, Feed: feed, Console: console.Handler()})
+	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Directory: directory, Feed: feed, Console: console.Handler(), Done: ctx.Done()})
 	return serve(ctx, cfg.listen, api, log)
 }
 

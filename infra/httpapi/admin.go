@@ -428,6 +428,8 @@ func (s *Server) changes(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
+		case <-s.done: // nil when not set: never ready
+			return
 		case <-heartbeat.C:
 			if !write(": still here\n\n") {
 				return

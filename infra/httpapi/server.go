@@ -30,6 +30,7 @@ type Server struct {
 	requests  *projections.Requests
 	directory *projections.Directory // nil: the directory routes answer Unavailable
 	feed      *projections.Feed      // nil: no live changes
+	done      <-chan struct{}        // closed when the server stops: streams end
 	auth      *auth.Authenticator
 	tokens    sync.Map // SHA-256 of an accepted token -> its domain.Principal
 	log       *slog.Logger
@@ -53,11 +54,14 @@ type Config struct {
 	Directory *projections.Directory
 	Feed      *projections.Feed
 	Console   http.Handler
+	// Done, closed when the server is shutting down, ends the change
+	// streams, which would otherwise hold the graceful shutdown open.
+	Done <-chan struct{}
 }
 
 // New returns the API's handler.
 func New(c Config) http.Handler {
-	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, directory: c.Directory, feed: c.Feed, auth: c.Auth, log: c.Logger, readWait: 5 * time.Second}
+	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, directory: c.Directory, feed: c.Feed, done: c.Done, auth: c.Auth, log: c.Logger, readWait: 5 * time.Second}
 	mux := http.NewServeMux()
 	s.adminRoutes(mux, c.Console)
 	mux.HandleFunc("POST /v1/tenants/{tenant}/commands/{command}", s.command)
