@@ -53,7 +53,7 @@ func TestCatalogsHoldEveryStringTheScriptUses(t *testing.T) {
 		"status.":    {"pending", "approved", "partially_approved", "denied", "expired"},
 		"selection.": {"all", "some", "none"},
 		"role.":      {"GlobalAdministrator", "LicenseAdministrator", "UserAdministrator", "GlobalReader", "DirectoryWriters", "AdminAgent", "HelpdeskAgent", "SalesAgent", "UserManagementAdmin"},
-		"nav.":       {"licenses", "products", "users", "groups", "requests", "my-requests", "audit"},
+		"nav.":       {"licenses", "products", "users", "groups", "requests", "my-requests", "audit", "partners"},
 		"subject.":   {"user", "product", "subscription", "request", "group"},
 		"report.":    {"seats", "activity", "guests", "requests"},
 	} {

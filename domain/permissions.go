@@ -18,6 +18,7 @@ const (
 	QueryGroups       = "ListGroups"        // groups, their members and members in error
 	QueryCatalog      = "ListCatalog"       // products, service plans, exclusions, dependencies
 	QueryProcess      = "GetRequestProcess" // the organization's own request process (Q4)
+	QueryPartners     = "ListPartners"      // the partners' relationships with the tenant (T3)
 	QueryHistory      = "ListHistory"       // the history of one user, product, subscription, request or group (L3)
 	QueryState        = "ListStateAsOf"     // the tenant's state as of an instant (L3)
 	QueryExport       = "ListEvents"        // the tenant's events as stored, to verify offline (L3)
@@ -85,8 +86,10 @@ var permissions = map[string]rule{
 	QueryGroups:   {roles: licenseReaders},
 	// Any user reads the catalog and the request process: they request
 	// licenses by product and are shown the organization's process.
-	QueryCatalog:      {roles: licenseReaders, members: true},
-	QueryProcess:      {roles: licenseReaders, members: true},
+	QueryCatalog: {roles: licenseReaders, members: true},
+	QueryProcess: {roles: licenseReaders, members: true},
+	// The tenant's own administrators see which partners may act there.
+	QueryPartners:     {roles: []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, GlobalReader}},
 	QueryUserLicenses: {roles: licenseReaders, self: true},
 	QueryHistory:      {roles: auditors, self: true},
 	QueryState:        {roles: auditors},

@@ -108,6 +108,8 @@ var t3 = map[string][]string{
 	"GET catalog":         append(slices.Clone(t3Readers), rUser, rGuest),
 	"GET request-process": append(slices.Clone(t3Readers), rUser, rGuest),
 	"GET my requests":     append(slices.Clone(t3Readers), rUser, rGuest),
+	// Which partners may act in the tenant is for its own administrators.
+	"GET partners": {rGA, rLA, rUA, rGR},
 }
 
 // guestAssignment is the one action whose answer depends on its subject: a
@@ -231,6 +233,7 @@ func accessList() []access {
 		accessQuery("GET catalog", "/catalog?limit=2"),
 		accessQuery("GET request-process", "/request-process"),
 		accessQuery("GET my requests", "/my/requests"),
+		accessQuery("GET partners", "/partners"),
 		accessQuery("GET state", "/state"),
 		accessQuery("GET reports", "/reports/seats"),
 		accessQuery("GET events", "/events"),

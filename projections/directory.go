@@ -3,6 +3,7 @@ package projections
 import (
 	"slices"
 	"strings"
+	"time"
 
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 )
@@ -16,8 +17,18 @@ type Directory struct {
 }
 
 type tenantDirectory struct {
-	users  map[string]*DirectoryUser
-	groups map[string]*groupEntry
+	users    map[string]*DirectoryUser
+	groups   map[string]*groupEntry
+	partners map[string]PartnerView
+}
+
+// PartnerView is a partner's relationship with the tenant (T3): the roles
+// it grants and, for a GDAP relationship, when it ends.
+type PartnerView struct {
+	PartnerID string    `json:"partnerId"`
+	Roles     []string  `json:"roles"`
+	GrantedAt time.Time `json:"grantedAt"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
 }
 
 // DirectoryUser is one user of the Users page.
@@ -44,7 +55,7 @@ func NewDirectory() *Directory {
 func (m *Directory) tenant(id string) *tenantDirectory {
 	t := m.tenants[id]
 	if t == nil {
-		t = &tenantDirectory{users: map[string]*DirectoryUser{}, groups: map[string]*groupEntry{}}
+		t = &tenantDirectory{users: map[string]*DirectoryUser{}, groups: map[string]*groupEntry{}, partners: map[string]PartnerView{}}
 		m.tenants[id] = t
 	}
 	return t
@@ -109,11 +120,34 @@ func (m *Directory) Apply(e *ledgerv1.Event) {
 		if g := m.tenant(e.GetTenant()).groups[p.GroupLicenseAssigned.GroupId]; g != nil {
 			g.products[p.GroupLicenseAssigned.ProductId] = p.GroupLicenseAssigned.DisabledPlans
 		}
+	case *ledgerv1.Event_PartnerDelegationGranted:
+		g := p.PartnerDelegationGranted
+		v := PartnerView{PartnerID: g.PartnerId, Roles: slices.Clone(g.Roles), GrantedAt: e.GetTime().AsTime()}
+		if g.ExpiresAt != nil {
+			v.ExpiresAt = g.ExpiresAt.AsTime()
+		}
+		m.tenant(e.GetTenant()).partners[g.PartnerId] = v
+	case *ledgerv1.Event_PartnerDelegationRevoked:
+		delete(m.tenant(e.GetTenant()).partners, p.PartnerDelegationRevoked.PartnerId)
+	case *ledgerv1.Event_PartnerDelegationExpired:
+		delete(m.tenant(e.GetTenant()).partners, p.PartnerDelegationExpired.PartnerId)
 	case *ledgerv1.Event_GroupLicenseRemoved:
 		if g := m.tenant(e.GetTenant()).groups[p.GroupLicenseRemoved.GroupId]; g != nil {
 			delete(g.products, p.GroupLicenseRemoved.ProductId)
 		}
 	}
+}
+
+// Partners returns the partners' relationships with the tenant, by
+// partner id, those whose end has passed but is not yet recorded included.
+func (m *Directory) Partners(tenant string) []PartnerView {
+	out := []PartnerView{}
+	if t := m.tenants[tenant]; t != nil {
+		for _, id := range sortedKeys(t.partners) {
+			out = append(out, t.partners[id])
+		}
+	}
+	return out
 }
 
 // DisplayName returns the user's display name, or "" for an unknown user.

@@ -466,7 +466,15 @@ func TestConsole(t *testing.T) {
 	})
 
 	t.Run("a partner acts through a GDAP relationship", func(t *testing.T) {
-		s.command(t, adminToken, "GrantPartnerDelegation", `{"partnerId":"fabrikam","roles":["LicenseAdministrator"],"durationDays":30}`)
+		open(t, ctx, s.URL, "#/partners", "Partners")
+		grant := "section[aria-labelledby=grant-h] "
+		run(t, ctx, "grant fabrikam License Administrator for 30 days",
+			setField(grant+"input[name=partnerId]", "fabrikam"),
+			chromedp.Click(chromedp.CSS(grant+"input[name=role][value=LicenseAdministrator]")),
+			setField(grant+"input[name=durationDays]", "30"),
+			chromedp.Click(chromedp.CSS(grant+"button[type=submit]")), settled(),
+			waitText("main table", "fabrikam\tLicense Administrator"), waitText("main table", "Active"))
+		shot(t, ctx, "partners")
 		signOut(t, ctx)
 		run(t, ctx, "sign in as the partner's agent",
 			chromedp.Navigate(s.URL+"/"),

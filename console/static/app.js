@@ -230,7 +230,39 @@ const pages = {
   requests: { action: 'ListRequests', render: requestsPage },
   'my-requests': { action: 'RequestLicense', render: myRequestsPage },
   audit: { action: 'ListHistory', render: auditPage },
+  partners: { action: 'ListPartners', render: partnersPage },
 };
+
+const GDAP_ROLES = ['LicenseAdministrator', 'UserAdministrator', 'DirectoryWriters', 'GlobalReader'];
+const AGENT_ROLES = ['AdminAgent', 'HelpdeskAgent', 'SalesAgent', 'UserManagementAdmin'];
+
+async function partnersPage(main) {
+  const data = await get('/partners');
+  const outcome = outcomeArea();
+  main.append(h('h1', {}, t('partners.title')), h('p', { class: 'lead' }, t('partners.lead')),
+    table(t('partners.caption'), [
+      { label: t('col.partner'), cell: p => p.partnerId },
+      { label: t('col.roles'), cell: p => p.roles.map(r => t('role.' + r)).join(', ') },
+      { label: t('col.granted'), cell: p => when(p.grantedAt) },
+      { label: t('col.ends'), cell: p => (p.expiresAt ? when(p.expiresAt) : t('partners.noEnd')) },
+      { label: t('col.status'), cell: p => h('span', { class: 'badge ' + (p.active ? 'approved' : 'expired') }, t(p.active ? 'partners.active' : 'partners.ended')) },
+      {
+        label: t('col.actions'), cell: p => can('RevokePartnerDelegation') ? h('button', {
+          type: 'button', class: 'danger', onclick: () => act(outcome, 'RevokePartnerDelegation', { partnerId: p.partnerId }),
+        }, t('partners.revoke', { partner: p.partnerId })) : '',
+      },
+    ], data.partners, t('partners.empty')), outcome);
+  if (can('GrantPartnerDelegation')) {
+    const o = outcomeArea();
+    main.append(h('section', { 'aria-labelledby': 'grant-h' }, h('h2', { id: 'grant-h' }, t('partners.grant')),
+      form(fd => act(o, 'GrantPartnerDelegation', { partnerId: fd.get('partnerId'), roles: fd.getAll('role'), durationDays: Number(fd.get('durationDays') || 0) }),
+        field(t('col.partner'), h('input', { name: 'partnerId', required: true, autocomplete: 'off' })),
+        h('fieldset', {}, h('legend', {}, t('partners.gdapRoles')), GDAP_ROLES.map(r => checkbox(t('role.' + r), { name: 'role', value: r }))),
+        h('fieldset', {}, h('legend', {}, t('partners.agentRoles')), AGENT_ROLES.map(r => checkbox(t('role.' + r), { name: 'role', value: r }))),
+        field(t('partners.duration'), h('input', { name: 'durationDays', type: 'number', min: '0', max: '730', value: '365' }), t('partners.durationHint')),
+        h('button', { type: 'submit' }, t('partners.grantSubmit'))), o));
+  }
+}
 
 function route() {
   const hash = location.hash.replace(/^#\/?/, '');

@@ -350,6 +350,24 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// partnerAnswer is a partner's relationship, and whether it still holds.
+type partnerAnswer struct {
+	projections.PartnerView
+	Active bool `json:"active"`
+}
+
+// listPartners answers the partners' relationships with the tenant (T3).
+func (s *Server) listPartners(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	s.directoryQuery(w, r, domain.QueryPartners, "", func(tenant string) (any, error) {
+		out := []partnerAnswer{}
+		for _, p := range s.directory.Partners(tenant) {
+			out = append(out, partnerAnswer{PartnerView: p, Active: p.ExpiresAt.IsZero() || now.Before(p.ExpiresAt)})
+		}
+		return map[string]any{"tenant": tenant, "partners": out}, nil
+	})
+}
+
 // requestProcess answers the organization's own request process (Q4).
 func (s *Server) requestProcess(w http.ResponseWriter, r *http.Request) {
 	s.query(w, r, domain.QueryProcess, "", func(tenant string) (any, error) {
@@ -459,6 +477,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux, console http.Handler) {
 	mux.HandleFunc("GET /v1/tenants/{tenant}/request-process", s.requestProcess)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/my/requests", s.myRequests)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/changes", s.changes)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/partners", s.listPartners)
 	if console != nil {
 		mux.Handle("GET /{$}", console)
 		mux.Handle("GET /console/", console)

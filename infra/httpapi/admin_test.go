@@ -304,3 +304,24 @@ func TestProductUsersListsWhoHoldsItAndHow(t *testing.T) {
 	status, _ := a.do(http.MethodGet, adminToken, "/v1/tenants/contoso/licenses/NOPE/users", "")
 	assert.Equal(t, http.StatusNotFound, status)
 }
+
+func TestPartnersListsRelationshipsWithTheirEnd(t *testing.T) {
+	a := newAdminAPI(t)
+	a.cmd(adminToken, "GrantPartnerDelegation", `{"partnerId":"fabrikam","roles":["LicenseAdministrator","AdminAgent"],"durationDays":30}`)
+	a.cmd(adminToken, "GrantPartnerDelegation", `{"partnerId":"litware","roles":["HelpdeskAgent"]}`)
+	a.cmd(adminToken, "GrantPartnerDelegation", `{"partnerId":"adatum","roles":["GlobalReader"],"durationDays":1}`)
+	a.cmd(adminToken, "RevokePartnerDelegation", `{"partnerId":"adatum"}`)
+	partners := a.get(readerToken, "/v1/tenants/contoso/partners")["partners"].([]any)
+	assert.Equal(t, []string{"fabrikam", "litware"}, ids(partners, "partnerId"))
+	fab, lit := partners[0].(map[string]any), partners[1].(map[string]any)
+	assert.Equal(t, []any{"LicenseAdministrator", "AdminAgent"}, fab["roles"])
+	assert.Equal(t, true, fab["active"])
+	granted, err := time.Parse(time.RFC3339, fab["grantedAt"].(string))
+	require.NoError(t, err)
+	ends, err := time.Parse(time.RFC3339, fab["expiresAt"].(string))
+	require.NoError(t, err)
+	assert.Equal(t, 30*24*time.Hour, ends.Sub(granted).Round(time.Hour))
+	assert.NotContains(t, lit, "expiresAt", "a legacy relationship has no end")
+	status, _ := a.do(http.MethodGet, partnerToken, "/v1/tenants/contoso/partners", "")
+	assert.Equal(t, http.StatusForbidden, status, "a partner's agent does not list the tenant's partners")
+}
