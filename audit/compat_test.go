@@ -74,7 +74,12 @@ func TestV1FixtureDecodesAndChains(t *testing.T) {
 		return nil
 	}))
 	oneof := (&ledgerv1.Event{}).ProtoReflect().Descriptor().Oneofs().ByName("payload")
-	assert.Equal(t, oneof.Fields().Len(), len(types), "the fixture holds every event type of the first release")
+	// Event types added after the first release are not in its record.
+	added := map[string]bool{"PartnerDelegationExpired": true}
+	for name := range added {
+		assert.False(t, types[name], "%s is in the first release's record", name)
+	}
+	assert.Equal(t, oneof.Fields().Len()-len(added), len(types), "the fixture holds every event type of the first release")
 }
 
 func TestV1FixtureReplaysToKnownViews(t *testing.T) {

@@ -43,8 +43,8 @@ type played struct {
 func playStory(t *testing.T) *played {
 	t.Helper()
 	s := audittest.NewScenario(tenant, audittest.StoryStart)
-	lic, req := projections.NewLicenses(catalog.Default()), projections.NewRequests(s.Now)
-	proj := projections.NewProjector(s.Store, slog.New(slog.NewTextHandler(io.Discard, nil)), lic, req)
+	lic, req, dir := projections.NewLicenses(catalog.Default()), projections.NewRequests(s.Now), projections.NewDirectory()
+	proj := projections.NewProjector(s.Store, slog.New(slog.NewTextHandler(io.Discard, nil)), lic, req, dir)
 	p := &played{scenario: s, live: map[string]liveViews{}}
 	applied := 0
 	p.marks = audittest.Story(t, s, func(c audittest.Checkpoint) {
@@ -53,14 +53,20 @@ func playStory(t *testing.T) *played {
 			require.NoError(t, proj.Apply(r))
 		}
 		applied = len(recs)
-		p.live[c.Name] = captureLive(lic, req)
+		p.live[c.Name] = captureLive(lic, req, dir)
 	})
 	p.records = s.Store.Records(tenant)
 	return p
 }
 
-func captureLive(lic *projections.Licenses, req *projections.Requests) liveViews {
+// captureLive reads the views as the API answers them; the requests list
+// carries the product's name and people's display names, as GET /requests.
+func captureLive(lic *projections.Licenses, req *projections.Requests, dir *projections.Directory) liveViews {
 	v := liveViews{Products: lic.Products(tenant), Subscriptions: lic.Subscriptions(tenant), Users: []projections.UserView{}, Requests: req.List(tenant, "")}
+	for i, r := range v.Requests {
+		p, _ := catalog.Default().Product(r.ProductID)
+		v.Requests[i] = dir.Named(tenant, r, p.Name)
+	}
 	for _, id := range storyUsers {
 		if u, ok := lic.User(tenant, id); ok {
 			v.Users = append(v.Users, u)

@@ -59,6 +59,8 @@ type views struct {
 	tenant   string
 	licenses *projections.Licenses
 	requests *projections.Requests
+	dir      *projections.Directory // display names, for the requests
+	catalog  *catalog.Catalog
 	users    map[string]bool // every user id registered so far
 }
 
@@ -69,6 +71,8 @@ func newViews(cat *catalog.Catalog, tenant string, now time.Time) *views {
 		tenant:   tenant,
 		licenses: projections.NewLicenses(cat),
 		requests: projections.NewRequests(func() time.Time { return now }),
+		dir:      projections.NewDirectory(),
+		catalog:  cat,
 		users:    map[string]bool{},
 	}
 }
@@ -80,6 +84,18 @@ func (v *views) Apply(e *ledgerv1.Event) {
 	}
 	v.licenses.Apply(e)
 	v.requests.Apply(e)
+	v.dir.Apply(e)
+}
+
+// requestViews returns the requests as GET /requests lists them, names
+// and all.
+func (v *views) requestViews() []projections.RequestView {
+	reqs := v.requests.List(v.tenant, "")
+	for i, r := range reqs {
+		p, _ := v.catalog.Product(r.ProductID)
+		reqs[i] = v.dir.Named(v.tenant, r, p.Name)
+	}
+	return reqs
 }
 
 // userViews returns the licenses of every user in the directory, by id.

@@ -37,6 +37,6 @@ func StateAsOf(src Source, cat *catalog.Catalog, tenant string, asOf time.Time) 
 	return &State{
 		Tenant: tenant, AsOf: asOf.UTC(), Sequence: at.Sequence, Head: at.Head, LastEventTime: at.Time,
 		Products: v.licenses.Products(tenant), Subscriptions: v.licenses.Subscriptions(tenant),
-		Users: v.userViews(), Requests: v.requests.List(tenant, ""),
+		Users: v.userViews(), Requests: v.requestViews(),
 	}, nil
 }

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"time"
+
 	"slices"
 
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
@@ -29,9 +31,22 @@ func (s *State) Apply(e *ledgerv1.Event) {
 	case *ledgerv1.Event_GroupMemberRemoved:
 		s.applyMembership(p.GroupMemberRemoved.GroupId, p.GroupMemberRemoved.UserId, false)
 	case *ledgerv1.Event_PartnerDelegationGranted:
-		s.Delegations[p.PartnerDelegationGranted.PartnerId] = toRoles(p.PartnerDelegationGranted.Roles)
+		g := p.PartnerDelegationGranted
+		s.Delegations[g.PartnerId] = toRoles(g.Roles)
+		if g.ExpiresAt != nil {
+			if s.DelegationEnds == nil {
+				s.DelegationEnds = map[string]time.Time{}
+			}
+			s.DelegationEnds[g.PartnerId] = g.ExpiresAt.AsTime()
+		} else {
+			delete(s.DelegationEnds, g.PartnerId)
+		}
 	case *ledgerv1.Event_PartnerDelegationRevoked:
 		delete(s.Delegations, p.PartnerDelegationRevoked.PartnerId)
+		delete(s.DelegationEnds, p.PartnerDelegationRevoked.PartnerId)
+	case *ledgerv1.Event_PartnerDelegationExpired:
+		delete(s.Delegations, p.PartnerDelegationExpired.PartnerId)
+		delete(s.DelegationEnds, p.PartnerDelegationExpired.PartnerId)
 
 	case *ledgerv1.Event_SubscriptionPurchased:
 		s.applySubscriptionPurchased(p.SubscriptionPurchased)

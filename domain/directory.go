@@ -1,8 +1,11 @@
 package domain
 
 import (
+	"slices"
+
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // MaxGroupMembersPerCommand bounds one membership change.
@@ -163,14 +166,27 @@ func (d decider) grantDelegation(m *ledgerv1.GrantPartnerDelegation) ([]proto.Me
 		return nil, err
 	}
 	if len(m.Roles) == 0 {
-		return nil, Errorf(CodeValidationFailed, "roles needs at least one delegated role (%s)", rolesString(PartnerRoles))
+		return nil, Errorf(CodeValidationFailed, "roles needs at least one role: %s, or a legacy agent role: %s", rolesString(GDAPRoles), rolesString(PartnerRoles))
+	}
+	if m.DurationDays > MaxDelegationDays {
+		return nil, Errorf(CodeValidationFailed, "duration_days is %d; a GDAP relationship lasts at most %d days (two years)", m.DurationDays, MaxDelegationDays)
 	}
 	for _, r := range m.Roles {
-		if !isPartnerRole(Role(r)) {
-			return nil, Errorf(CodeValidationFailed, "%q is not a delegated partner role; use %s", r, rolesString(PartnerRoles))
+		switch {
+		case isPartnerRole(Role(r)):
+		case slices.Contains(GDAPRoles, Role(r)):
+			if m.DurationDays == 0 {
+				return nil, Errorf(CodeValidationFailed, "%s is granted through GDAP, for a duration: set duration_days (1 to %d)", r, MaxDelegationDays)
+			}
+		default:
+			return nil, Errorf(CodeValidationFailed, "%q cannot be delegated; use %s, or a legacy agent role: %s", r, rolesString(GDAPRoles), rolesString(PartnerRoles))
 		}
 	}
-	return []proto.Message{&ledgerv1.PartnerDelegationGranted{PartnerId: m.PartnerId, Roles: m.Roles}}, nil
+	g := &ledgerv1.PartnerDelegationGranted{PartnerId: m.PartnerId, Roles: m.Roles}
+	if m.DurationDays > 0 {
+		g.ExpiresAt = timestamppb.New(d.c.Now.AddDate(0, 0, int(m.DurationDays)))
+	}
+	return []proto.Message{g}, nil
 }
 
 func (d decider) revokeDelegation(m *ledgerv1.RevokePartnerDelegation) ([]proto.Message, error) {

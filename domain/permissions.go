@@ -1,6 +1,9 @@
 package domain
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Permission tables (T3): every command and query the ledger accepts, and who
 // may send it. This is the one place that decides access; the HTTP layer and
@@ -8,14 +11,18 @@ import "slices"
 
 // Query names, for the permission table.
 const (
-	QueryLicenses     = "ListLicenses"     // seats per product
-	QueryRequests     = "ListRequests"     // pending and completed requests
-	QueryUserLicenses = "ListUserLicenses" // one user's licenses
-	QueryUsers        = "ListUsers"        // the directory
-	QueryHistory      = "ListHistory"      // the history of one user, product, subscription, request or group (L3)
-	QueryState        = "ListStateAsOf"    // the tenant's state as of an instant (L3)
-	QueryExport       = "ListEvents"       // the tenant's events as stored, to verify offline (L3)
-	QueryReports      = "ListReports"      // compliance reports (L4)
+	QueryLicenses     = "ListLicenses"      // seats per product
+	QueryRequests     = "ListRequests"      // pending and completed requests
+	QueryUserLicenses = "ListUserLicenses"  // one user's licenses
+	QueryUsers        = "ListUsers"         // the directory
+	QueryGroups       = "ListGroups"        // groups, their members and members in error
+	QueryCatalog      = "ListCatalog"       // products, service plans, exclusions, dependencies
+	QueryProcess      = "GetRequestProcess" // the organization's own request process (Q4)
+	QueryPartners     = "ListPartners"      // the partners' relationships with the tenant (T3)
+	QueryHistory      = "ListHistory"       // the history of one user, product, subscription, request or group (L3)
+	QueryState        = "ListStateAsOf"     // the tenant's state as of an instant (L3)
+	QueryExport       = "ListEvents"        // the tenant's events as stored, to verify offline (L3)
+	QueryReports      = "ListReports"       // compliance reports (L4)
 )
 
 // rule says who may perform an action in a tenant.
@@ -29,8 +36,8 @@ type rule struct {
 var (
 	// Managing licenses and requests is one capability (T3): the administrators
 	// and every partner role that manages a customer's licenses.
-	licenseManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
-	directoryManagers    = []Role{GlobalAdministrator, UserAdministrator, AdminAgent, UserManagementAdmin}
+	licenseManagers      = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, DirectoryWriters, AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
+	directoryManagers    = []Role{GlobalAdministrator, UserAdministrator, DirectoryWriters, AdminAgent, UserManagementAdmin}
 	subscriptionManagers = []Role{GlobalAdministrator, AdminAgent, SalesAgent}
 	delegationManagers   = []Role{GlobalAdministrator}
 	// licenseReaders read the live views; GlobalReader reads, never writes.
@@ -73,9 +80,16 @@ var permissions = map[string]rule{
 	"SetSelfServicePolicy":    {roles: licenseManagers},
 	"ExpireRequests":          {system: true},
 
-	QueryLicenses:     {roles: licenseReaders},
-	QueryRequests:     {roles: licenseReaders},
-	QueryUsers:        {roles: licenseReaders},
+	QueryLicenses: {roles: licenseReaders},
+	QueryRequests: {roles: licenseReaders},
+	QueryUsers:    {roles: licenseReaders},
+	QueryGroups:   {roles: licenseReaders},
+	// Any user reads the catalog and the request process: they request
+	// licenses by product and are shown the organization's process.
+	QueryCatalog: {roles: licenseReaders, members: true},
+	QueryProcess: {roles: licenseReaders, members: true},
+	// The tenant's own administrators see which partners may act there.
+	QueryPartners:     {roles: []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, GlobalReader}},
 	QueryUserLicenses: {roles: licenseReaders, self: true},
 	QueryHistory:      {roles: auditors, self: true},
 	QueryState:        {roles: auditors},
@@ -93,13 +107,46 @@ func Actions() []string {
 	return names
 }
 
+// GDAPRoles are the tenant roles a partner's GDAP relationship may grant,
+// for at most MaxDelegationDays (T3); Global Administrator is never
+// delegated here.
+var GDAPRoles = []Role{LicenseAdministrator, UserAdministrator, DirectoryWriters, GlobalReader}
+
+// MaxDelegationDays is the longest a GDAP relationship lasts: two years.
+const MaxDelegationDays = 730
+
+// delegated returns the roles the tenant grants the partner at now: none
+// once a relationship granted for a duration has ended, even before the
+// ledger records its end (PartnerDelegationExpired). A zero now ignores the
+// end, for callers that know no time.
+func delegated(s *State, partner string, now time.Time) []Role {
+	if end, ok := s.DelegationEnds[partner]; ok && !now.IsZero() && !now.Before(end) {
+		return nil
+	}
+	return s.Delegations[partner]
+}
+
+// DelegationEnded reports whether the partner's relationship with the
+// tenant ended by now (granted for a duration that has passed).
+func DelegationEnded(s *State, partner string, now time.Time) bool {
+	end, ok := s.DelegationEnds[partner]
+	return ok && !now.Before(end)
+}
+
 // EffectiveRoles returns the roles p holds in the tenant whose state is s: its
 // own roles in its home tenant, and for a partner's agent the roles both held
-// by the agent and granted to the partner by the tenant's delegation.
+// by the agent and granted to the partner by the tenant's delegation. It does
+// not look at when delegations end; EffectiveRolesAt does.
 func EffectiveRoles(p Principal, s *State) []Role {
+	return EffectiveRolesAt(p, s, time.Time{})
+}
+
+// EffectiveRolesAt is EffectiveRoles at the instant now: a relationship that
+// has ended grants nothing.
+func EffectiveRolesAt(p Principal, s *State, now time.Time) []Role {
 	switch {
 	case p.Partner != "":
-		granted := s.Delegations[p.Partner]
+		granted := delegated(s, p.Partner, now)
 		var roles []Role
 		for _, r := range p.Roles {
 			if slices.Contains(granted, r) {
@@ -117,6 +164,12 @@ func EffectiveRoles(p Principal, s *State) []Role {
 // s. subjectUser names the user a query is about, for "self" rules. A refusal
 // names the roles that were missing.
 func Authorize(p Principal, s *State, action, subjectUser string) error {
+	return AuthorizeAt(p, s, action, subjectUser, time.Time{})
+}
+
+// AuthorizeAt is Authorize at the instant now, when a partner's GDAP
+// relationship may have ended.
+func AuthorizeAt(p Principal, s *State, action, subjectUser string, now time.Time) error {
 	r, ok := permissions[action]
 	if !ok {
 		return Errorf(CodeNotFound, "unknown command or query %q", action)
@@ -131,10 +184,13 @@ func Authorize(p Principal, s *State, action, subjectUser string) error {
 	if p.Partner == "" && !member {
 		return Errorf(CodeForbidden, "%s belongs to tenant %q and cannot act in tenant %q", p.ID, p.Tenant, s.Tenant)
 	}
+	if p.Partner != "" && len(r.roles) > 0 && !now.IsZero() && DelegationEnded(s, p.Partner, now) {
+		return Errorf(CodeForbidden, "the GDAP relationship of partner %q with tenant %q ended at %s; %s needs the role %s", p.Partner, s.Tenant, s.DelegationEnds[p.Partner].UTC().Format(time.RFC3339), action, rolesString(r.roles))
+	}
 	if p.Partner != "" && len(s.Delegations[p.Partner]) == 0 && len(r.roles) > 0 {
 		return Errorf(CodeForbidden, "partner %q has no delegation in tenant %q; %s needs the role %s", p.Partner, s.Tenant, action, rolesString(r.roles))
 	}
-	roles := EffectiveRoles(p, s)
+	roles := EffectiveRolesAt(p, s, now)
 	if hasAny(roles, r.roles) || (r.members && member) || (r.self && member && subjectUser == p.ID) {
 		return nil
 	}
@@ -151,4 +207,24 @@ func hasAny(have, want []Role) bool {
 		}
 	}
 	return false
+}
+
+// RolesFor names who may send an action: its roles, "any user of the
+// tenant" or "the ledger itself", for documentation.
+func RolesFor(action string) []string {
+	r, ok := permissions[action]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, role := range r.roles {
+		out = append(out, string(role))
+	}
+	if r.members {
+		out = append(out, "any user of the tenant")
+	}
+	if r.system {
+		out = append(out, "the ledger itself")
+	}
+	return out
 }

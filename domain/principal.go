@@ -17,6 +17,10 @@ const (
 	// GlobalReader reads what administrators read, the audit trail
 	// included (L3, L4), and changes nothing: no command's rule names it.
 	GlobalReader Role = "GlobalReader"
+	// DirectoryWriters writes the directory and manages licenses: one of
+	// the roles a partner's GDAP relationship grants to manage a customer's
+	// licenses (the seed "Gérer les autorisations et les licences").
+	DirectoryWriters Role = "DirectoryWriters"
 )
 
 // Partner (delegated) roles, held by a CSP partner's agents and granted in a
@@ -30,7 +34,7 @@ const (
 
 // TenantRoles and PartnerRoles list the known roles, to validate configuration.
 var (
-	TenantRoles  = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, GlobalReader}
+	TenantRoles  = []Role{GlobalAdministrator, LicenseAdministrator, UserAdministrator, GlobalReader, DirectoryWriters}
 	PartnerRoles = []Role{AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin}
 )
 

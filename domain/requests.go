@@ -9,6 +9,7 @@ import (
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func (d decider) requestLicense(m *ledgerv1.RequestLicense) (Decision, error) {
@@ -349,6 +350,13 @@ func (d decider) expireRequests() ([]proto.Message, error) {
 		}
 		evs = append(evs, &ledgerv1.RequestExpired{RequestId: id})
 		evs = append(evs, notify(r, r.UserIDs, ledgerv1.RequestOutcome_REQUEST_OUTCOME_EXPIRED, r.ProductID, "")...)
+	}
+	// The same sweep records the end of partners' GDAP relationships whose
+	// time is up (T3); their access ended at that instant already.
+	for _, partner := range sortedKeys(d.s.DelegationEnds) {
+		if end := d.s.DelegationEnds[partner]; !d.c.Now.Before(end) {
+			evs = append(evs, &ledgerv1.PartnerDelegationExpired{PartnerId: partner, ExpiredAt: timestamppb.New(end)})
+		}
 	}
 	return evs, nil
 }

@@ -100,13 +100,13 @@ func (s *scenario) state() *domain.State {
 
 // decide authorizes and decides cmd against st as the ledger service does.
 func (s *scenario) decide(st *domain.State, cmd proto.Message) (domain.Decision, error) {
-	if err := domain.Authorize(s.p, st, domain.CommandName(cmd), ""); err != nil {
+	if err := domain.AuthorizeAt(s.p, st, domain.CommandName(cmd), "", s.now); err != nil {
 		return domain.Decision{}, err
 	}
 	n := 0
 	return domain.Decide(st, cmd, domain.Context{
 		Principal: s.p,
-		Roles:     domain.EffectiveRoles(s.p, st),
+		Roles:     domain.EffectiveRolesAt(s.p, st, s.now),
 		Now:       s.now,
 		Catalog:   catalog.Default(),
 		NewID:     func() string { n++; return fmt.Sprintf("id%d", n) },

@@ -19,6 +19,10 @@ type State struct {
 	Requests      map[string]*Request
 	// Delegations maps a partner id to the roles granted to it (T1, T3).
 	Delegations map[string][]Role
+	// DelegationEnds maps a partner id to when its relationship ends, for
+	// relationships granted for a duration (GDAP); the others last until
+	// revoked. Nil in states built before GDAP.
+	DelegationEnds map[string]time.Time
 	// SelfServiceAllowed lists products users may buy themselves; the others
 	// are blocked, so users request them (Q1).
 	SelfServiceAllowed map[string]bool

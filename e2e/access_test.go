@@ -101,6 +101,18 @@ var t3 = map[string][]string{
 	"GET checkpoint":          {rGA, rGR},
 	"GET inclusion proof":     {rGA, rGR},
 	"GET consistency proof":   {rGA, rGR},
+	// The admin API (U2): the directory as administrators read it; the
+	// catalog, the request process and one's own requests for every user.
+	"GET users":           t3Readers,
+	"GET groups":          t3Readers,
+	"GET group members":   t3Readers,
+	"GET group errors":    t3Readers,
+	"GET product users":   t3Readers,
+	"GET catalog":         append(slices.Clone(t3Readers), rUser, rGuest),
+	"GET request-process": append(slices.Clone(t3Readers), rUser, rGuest),
+	"GET my requests":     append(slices.Clone(t3Readers), rUser, rGuest),
+	// Which partners may act in the tenant is for its own administrators.
+	"GET partners": {rGA, rLA, rUA, rGR},
 }
 
 // guestAssignment is the one action whose answer depends on its subject: a
@@ -216,6 +228,15 @@ func accessList() []access {
 		accessQuery("GET other's licenses", "/users/bob/licenses"),
 		accessQueryAbout("GET own history", func(a accessor) string { return "/history?user=" + a.id }),
 		accessQuery("GET other's history", "/history?user=bob"),
+		accessQuery("GET users", "/users?search=bob"),
+		accessQuery("GET groups", "/groups"),
+		accessQuery("GET group members", "/groups/nope/members"),
+		accessQuery("GET group errors", "/groups/nope/errors"),
+		accessQuery("GET product users", "/licenses/SPB/users"),
+		accessQuery("GET catalog", "/catalog?limit=2"),
+		accessQuery("GET request-process", "/request-process"),
+		accessQuery("GET my requests", "/my/requests"),
+		accessQuery("GET partners", "/partners"),
 		accessQuery("GET state", "/state"),
 		accessQuery("GET reports", "/reports/seats"),
 		accessQuery("GET events", "/events"),

@@ -82,7 +82,7 @@ func TestJourneyBulkAssignmentWithPlansOff(t *testing.T) {
 	// The selection view: all, some or none, and who (A7).
 	sel := l.get(t, adminToken, "/v1/tenants/contoso/licenses/selection?users=user10,user04,user01")
 	require.Equal(t, http.StatusOK, sel.Status, string(sel.Raw))
-	assert.Equal(t, []any{"user10", "user04", "user01"}, sel.Body["users"])
+	assert.Equal(t, []any{"user01", "user04", "user10"}, sel.Body["users"], "the selection lists its users sorted")
 	assert.Equal(t, map[string]string{
 		"POWER_BI_PRO": "some [user01 user04] 4",
 		"SPB":          "all [user01 user04 user10] 2",

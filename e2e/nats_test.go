@@ -90,14 +90,14 @@ func jetStreamClient(t *testing.T, url string) (natsjs.JetStream, context.Contex
 // stream, read over NATS as an auditor's tool would, once the stream holds
 // every event the ledger stored (publication follows storage
 // asynchronously).
-func replay(t *testing.T, url string) (*projections.Licenses, *projections.Requests) {
+func replay(t *testing.T, url string) (*projections.Licenses, namedRequests) {
 	t.Helper()
 	js, ctx := jetStreamClient(t, url)
 	held := awaitPublished(t, ctx, js)
 	stream, err := js.Stream(ctx, jetstream.StreamName)
 	require.NoError(t, err)
-	licenses, requests := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
-	p := projections.NewProjector(nil, nil, licenses, requests)
+	licenses, requests, dir := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now), projections.NewDirectory()
+	p := projections.NewProjector(nil, nil, licenses, requests, dir)
 	cons, err := stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{})
 	require.NoError(t, err)
 	it, err := cons.Messages() // pulls in batches: one round trip per message is slow
@@ -110,7 +110,23 @@ func replay(t *testing.T, url string) (*projections.Licenses, *projections.Reque
 		require.NoError(t, err)
 		require.NoError(t, p.Apply(rec))
 	}
-	return licenses, requests
+	return licenses, namedRequests{requests, dir}
+}
+
+// namedRequests lists replayed requests as the API lists them: with the
+// product's name and the people's display names.
+type namedRequests struct {
+	requests *projections.Requests
+	dir      *projections.Directory
+}
+
+func (n namedRequests) List(tenant, status string) []projections.RequestView {
+	reqs := n.requests.List(tenant, status)
+	for i, r := range reqs {
+		p, _ := catalog.Default().Product(r.ProductID)
+		reqs[i] = n.dir.Named(tenant, r, p.Name)
+	}
+	return reqs
 }
 
 // sameJSON asserts that a value, once encoded, equals an API answer's body.

@@ -154,7 +154,7 @@ func liveViews(t *testing.T, l *ledgerd, token, tenantID string, users []string)
 }
 
 // replayedViews returns what liveViews should answer, from replayed models.
-func replayedViews(t *testing.T, licenses *projections.Licenses, requests *projections.Requests, tenantID string, users []string) map[string]any {
+func replayedViews(t *testing.T, licenses *projections.Licenses, requests namedRequests, tenantID string, users []string) map[string]any {
 	t.Helper()
 	out := map[string]any{
 		"licenses":      asJSON(t, map[string]any{"tenant": tenantID, "products": licenses.Products(tenantID)}),

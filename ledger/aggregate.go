@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"time"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -115,13 +117,13 @@ func (a *aggregate) reset() {
 // authorize decides a query against the state as it stands, without
 // waiting for a command in flight; decided is false when the aggregate is
 // not loaded, and the caller must load it first.
-func (a *aggregate) authorize(p domain.Principal, query, subjectUser string) (decided bool, err error) {
+func (a *aggregate) authorize(p domain.Principal, query, subjectUser string, now time.Time) (decided bool, err error) {
 	a.view.RLock()
 	defer a.view.RUnlock()
 	if !a.loaded {
 		return false, nil
 	}
-	return true, domain.Authorize(p, a.state, query, subjectUser)
+	return true, domain.AuthorizeAt(p, a.state, query, subjectUser, now)
 }
 
 // sequence returns the tenant sequence of the last event applied.

@@ -38,6 +38,8 @@ func setPayload(e *ledgerv1.Event, p proto.Message) bool {
 		e.Payload = &ledgerv1.Event_PartnerDelegationGranted{PartnerDelegationGranted: p}
 	case *ledgerv1.PartnerDelegationRevoked:
 		e.Payload = &ledgerv1.Event_PartnerDelegationRevoked{PartnerDelegationRevoked: p}
+	case *ledgerv1.PartnerDelegationExpired:
+		e.Payload = &ledgerv1.Event_PartnerDelegationExpired{PartnerDelegationExpired: p}
 	case *ledgerv1.SubscriptionPurchased:
 		e.Payload = &ledgerv1.Event_SubscriptionPurchased{SubscriptionPurchased: p}
 	case *ledgerv1.SeatsChanged:

@@ -228,7 +228,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command, t *tim
 		return Result{}, err
 	}
 	name := domain.CommandName(c.Message)
-	if err := domain.Authorize(c.Principal, agg.state, name, ""); err != nil {
+	if err := domain.AuthorizeAt(c.Principal, agg.state, name, "", s.now()); err != nil {
 		return Result{}, err // before any replay: a key reveals nothing to who may not send the command
 	}
 	if ref, ok := agg.commands.get(c.ID); ok {
@@ -237,7 +237,7 @@ func (s *Service) attempt(ctx context.Context, agg *aggregate, c Command, t *tim
 	}
 	now := s.now().UTC()
 	ids := events.IDs(c.ID, s.writer, now)
-	dc := domain.Context{Principal: c.Principal, Roles: domain.EffectiveRoles(c.Principal, agg.state), Now: now, Catalog: s.catalog, NewID: ids}
+	dc := domain.Context{Principal: c.Principal, Roles: domain.EffectiveRolesAt(c.Principal, agg.state, now), Now: now, Catalog: s.catalog, NewID: ids}
 	d, err := domain.Decide(agg.state, c.Message, dc)
 	if err != nil || len(d.Events) == 0 {
 		t.lap(&t.decide)
@@ -492,7 +492,7 @@ func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Princip
 	}
 	agg := s.aggregate(tenant)
 	defer s.release(tenant, agg)
-	if decided, err := agg.authorize(p, query, subjectUser); decided && err == nil {
+	if decided, err := agg.authorize(p, query, subjectUser, s.now()); decided && err == nil {
 		return nil
 	}
 	// Not loaded, or refused on what this process knew: read the tenant's
@@ -507,7 +507,7 @@ func (s *Service) Authorize(ctx context.Context, tenant string, p domain.Princip
 	if _, err := s.refresh(ctx, agg); err != nil {
 		return s.boundaryError(err)
 	}
-	_, err := agg.authorize(p, query, subjectUser)
+	_, err := agg.authorize(p, query, subjectUser, s.now())
 	return err
 }
 

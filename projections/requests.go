@@ -19,6 +19,16 @@ type Requests struct {
 	// that the admin's working list costs what it holds, not the whole
 	// year of requests the tenant has made.
 	pending map[string]map[string]*RequestView
+	// process is each tenant's own request process, when it set one (Q4).
+	process map[string]RequestProcessView
+}
+
+// RequestProcessView is the organization's own request process (Q4): while
+// it is enabled, users asking for a license are shown the message and link.
+type RequestProcessView struct {
+	Enabled bool   `json:"enabled"`
+	Message string `json:"message"`
+	Link    string `json:"link"`
 }
 
 // RequestView is one request as admins list it.
@@ -36,6 +46,10 @@ type RequestView struct {
 	ApprovedUserIDs []string  `json:"approvedUserIds,omitempty"`
 	RejectedUserIDs []string  `json:"rejectedUserIds,omitempty"`
 	SharedWith      []string  `json:"sharedWith,omitempty"`
+	// ProductName and People are filled by the API from the catalog and
+	// the directory: the names a reader sees beside the ids.
+	ProductName string   `json:"productName,omitempty"`
+	People      []Person `json:"people,omitempty"`
 }
 
 // Pending reports whether the request waits for a decision.
@@ -44,7 +58,7 @@ func (r *RequestView) Pending() bool { return r.Status == "pending" }
 // NewRequests returns an empty Requests model; now tells the time for the
 // retention period.
 func NewRequests(now func() time.Time) *Requests {
-	return &Requests{now: now, tenants: map[string]map[string]*RequestView{}, pending: map[string]map[string]*RequestView{}}
+	return &Requests{now: now, tenants: map[string]map[string]*RequestView{}, pending: map[string]map[string]*RequestView{}, process: map[string]RequestProcessView{}}
 }
 
 // Apply evolves the model by one event.
@@ -81,9 +95,16 @@ func (m *Requests) Apply(e *ledgerv1.Event) {
 			r.Status, r.DecidedAt, r.DecidedBy = "expired", e.GetTime().AsTime(), e.GetActor()
 			m.decided(e.GetTenant(), r)
 		}
+	case *ledgerv1.Event_RequestProcessConfigured:
+		c := p.RequestProcessConfigured
+		m.process[e.GetTenant()] = RequestProcessView{Enabled: c.Enabled, Message: c.Message, Link: c.Link}
 	case *ledgerv1.Event_RequestShared:
 		if r := reqs[p.RequestShared.RequestId]; r != nil {
-			r.SharedWith = append(r.SharedWith, p.RequestShared.RecipientUserIds...)
+			for _, id := range p.RequestShared.RecipientUserIds {
+				if !slices.Contains(r.SharedWith, id) { // shared twice with someone: listed once
+					r.SharedWith = append(r.SharedWith, id)
+				}
+			}
 		}
 	}
 }
@@ -129,6 +150,12 @@ func (m *Requests) Get(tenant, id string) (RequestView, bool) {
 		return RequestView{}, false
 	}
 	return *r, true
+}
+
+// Process returns the tenant's own request process; the zero value (off)
+// when it never set one.
+func (m *Requests) Process(tenant string) RequestProcessView {
+	return m.process[tenant]
 }
 
 // Tenants returns every tenant with requests, for the expiry sweep.

@@ -63,14 +63,15 @@ func ServeSigned(t testing.TB, svc *ledger.Service, written, audited events.Stor
 	t.Helper()
 	log := quiet()
 	lic, req := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
-	proj := projections.NewProjector(written, log, lic, req)
+	dir, feed := projections.NewDirectory(), projections.NewFeed()
+	proj := projections.NewProjector(written, log, lic, req, dir, feed)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = proj.Run(ctx) }()
 	if err := proj.WaitCaughtUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg := httpapi.Config{Service: svc, Projector: proj, Licenses: lic, Requests: req, Auth: principals(t), Logger: log, Store: audited}
+	cfg := httpapi.Config{Service: svc, Projector: proj, Licenses: lic, Requests: req, Auth: principals(t), Logger: log, Store: audited, Directory: dir, Feed: feed}
 	if iss != nil {
 		cfg.Checkpoints = iss
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/checkpoint"
+	"github.com/licensing-ledger/ledger/console"
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
@@ -193,7 +194,8 @@ func openSnapshots(ctx context.Context, cfg config, nc *nats.Conn) (events.Snaps
 func serveLedger(ctx context.Context, cfg config, b *backend, cat *catalog.Catalog, authn *auth.Authenticator, log *slog.Logger, front *frontDoor, served <-chan error) error {
 	store, snapshots := b.store, b.snapshots
 	licenses, requests := projections.NewLicenses(cat), projections.NewRequests(time.Now)
-	projector := projections.NewProjector(store, log, licenses, requests)
+	directory, feed := projections.NewDirectory(), projections.NewFeed()
+	projector := projections.NewProjector(store, log, licenses, requests, directory, feed) // feed last: it speaks of events the others hold
 	svc := ledger.New(store, ledger.Options{Catalog: cat, Logger: log, Snapshots: snapshots, Committed: projector.ApplyCommitted,
 		CommandTimeout: cfg.commandTimeout, HistoryCheck: signedHistory(b.checkpoints)})
 	runCtx, cancel := context.WithCancel(ctx)
@@ -210,6 +212,7 @@ func serveLedger(ctx context.Context, cfg config, b *backend, cat *catalog.Catal
 	go expireRequests(runCtx, svc, requests, cfg.expireInterval, log)
 
 	api := httpapi.New(httpapi.Config{Service: svc, Projector: projector, Licenses: licenses, Requests: requests, Auth: authn, Logger: log, Store: store, Checkpoints: b.checkpoints,
+		Directory: directory, Feed: feed, Console: console.Handler(), Done: ctx.Done(),
 		Readiness: []httpapi.ReadinessCheck{
 			{Name: "store", Check: storeReady(store)},
 			{Name: "read-models", Check: readModelsReady(projector)},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/licensing-ledger/ledger/domain"
@@ -63,7 +64,11 @@ func (s *Server) listRequests(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.query(w, r, domain.QueryRequests, "", func(tenant string) (any, error) {
-		return requestsAnswer{Tenant: tenant, Requests: s.requests.List(tenant, status)}, nil
+		reqs := s.requests.List(tenant, status)
+		for i := range reqs {
+			reqs[i] = s.named(tenant, reqs[i])
+		}
+		return requestsAnswer{Tenant: tenant, Requests: reqs}, nil
 	})
 }
 
@@ -91,7 +96,8 @@ func (s *Server) licenseSelection(w http.ResponseWriter, r *http.Request) {
 		if missing := s.licenses.UnknownUsers(tenant, users); len(missing) > 0 {
 			return nil, domain.Errorf(domain.CodeNotFound, "%s not in tenant %q", usersAre(missing), tenant)
 		}
-		return map[string]any{"tenant": tenant, "users": users, "products": s.licenses.Selection(tenant, users)}, nil
+		sorted := slices.Sorted(slices.Values(users))
+		return map[string]any{"tenant": tenant, "users": sorted, "products": s.licenses.Selection(tenant, sorted)}, nil
 	})
 }
 

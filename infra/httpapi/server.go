@@ -29,6 +29,9 @@ type Server struct {
 	projector *projections.Projector
 	licenses  *projections.Licenses
 	requests  *projections.Requests
+	directory *projections.Directory // nil: the directory routes answer Unavailable
+	feed      *projections.Feed      // nil: no live changes
+	done      <-chan struct{}        // closed when the server stops: streams end
 	auth      *auth.Authenticator
 	tokens    sync.Map // SHA-256 of an accepted token -> its domain.Principal
 	log       *slog.Logger
@@ -54,13 +57,22 @@ type Config struct {
 	// Checkpoints, if set, serves the tenants' signed checkpoints and
 	// proofs, and the export carries the latest checkpoint (L8).
 	Checkpoints Checkpoints
+	// Directory and Feed are the read models of the admin API (U2); the
+	// projector must feed them. Console, if set, is served at / (U1).
+	Directory *projections.Directory
+	Feed      *projections.Feed
+	Console   http.Handler
+	// Done, closed when the server is shutting down, ends the change
+	// streams, which would otherwise hold the graceful shutdown open.
+	Done <-chan struct{}
 }
 
 // New returns the API's handler.
 func New(c Config) http.Handler {
-	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, auth: c.Auth, log: c.Logger, readWait: 5 * time.Second,
-		readiness: &readiness{checks: c.Readiness}}
+	s := &Server{svc: c.Service, projector: c.Projector, licenses: c.Licenses, requests: c.Requests, directory: c.Directory, feed: c.Feed, done: c.Done,
+		auth: c.Auth, log: c.Logger, readWait: 5 * time.Second, readiness: &readiness{checks: c.Readiness}}
 	mux := http.NewServeMux()
+	s.adminRoutes(mux, c.Console)
 	mux.HandleFunc("POST /v1/tenants/{tenant}/commands/{command}", s.command)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses", s.listLicenses)
 	mux.HandleFunc("GET /v1/tenants/{tenant}/licenses/selection", s.licenseSelection)
@@ -129,7 +141,7 @@ type principalKey struct{}
 // orchestrators probe /healthz and /readyz without a token.
 func (s *Server) requireToken(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/v1/checkpoint-key" {
+		if publicPath(r.URL.Path) || r.URL.Path == "/readyz" || r.URL.Path == "/v1/checkpoint-key" {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -139,6 +139,20 @@ func appendRequestView(b []byte, r *projections.RequestView) ([]byte, bool) {
 		b = append(b, `,"sharedWith":`...)
 		b = appendStrings(b, r.SharedWith)
 	}
+	if r.ProductName != "" {
+		b = append(b, `,"productName":`...)
+		b = appendString(b, r.ProductName)
+	}
+	if len(r.People) > 0 {
+		b = append(b, `,"people":`...)
+		b = appendList(b, r.People, func(b []byte, p *projections.Person) []byte {
+			b = append(b, `{"userId":`...)
+			b = appendString(b, p.UserID)
+			b = append(b, `,"displayName":`...)
+			b = appendString(b, p.DisplayName)
+			return append(b, '}')
+		})
+	}
 	return append(b, '}'), true
 }
 

@@ -9,6 +9,7 @@ package ledgerv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -376,11 +377,17 @@ func (x *RemoveGroupMembers) GetUserIds() []string {
 }
 
 // GrantPartnerDelegation lets a partner (CSP reseller) act in this tenant
-// with the given delegated roles (T1, T3).
+// with the given roles (T1, T3): a GDAP relationship grants tenant roles
+// (LicenseAdministrator, UserAdministrator, DirectoryWriters, GlobalReader)
+// for duration_days (1 to 730), after which it ends by itself; the legacy
+// agent roles (AdminAgent, HelpdeskAgent, SalesAgent, UserManagementAdmin)
+// may be granted with or without a duration.
 type GrantPartnerDelegation struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PartnerId     string                 `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
-	Roles         []string               `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PartnerId string                 `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
+	Roles     []string               `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
+	// How long the relationship lasts, in days; 0: no end (legacy roles only).
+	DurationDays  uint32 `protobuf:"varint,3,opt,name=duration_days,json=durationDays,proto3" json:"duration_days,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -427,6 +434,13 @@ func (x *GrantPartnerDelegation) GetRoles() []string {
 		return x.Roles
 	}
 	return nil
+}
+
+func (x *GrantPartnerDelegation) GetDurationDays() uint32 {
+	if x != nil {
+		return x.DurationDays
+	}
+	return 0
 }
 
 // RevokePartnerDelegation ends a partner's delegated access.
@@ -819,9 +833,12 @@ func (x *GroupMemberRemoved) GetUserId() string {
 }
 
 type PartnerDelegationGranted struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PartnerId     string                 `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
-	Roles         []string               `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	PartnerId string                 `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
+	Roles     []string               `protobuf:"bytes,2,rep,name=roles,proto3" json:"roles,omitempty"`
+	// When the relationship ends; absent: it lasts until revoked (events
+	// written before GDAP have none).
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -870,6 +887,13 @@ func (x *PartnerDelegationGranted) GetRoles() []string {
 	return nil
 }
 
+func (x *PartnerDelegationGranted) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
 type PartnerDelegationRevoked struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PartnerId     string                 `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
@@ -914,11 +938,65 @@ func (x *PartnerDelegationRevoked) GetPartnerId() string {
 	return ""
 }
 
+// PartnerDelegationExpired records that a relationship reached its end:
+// the partner's access to the tenant ended by itself.
+type PartnerDelegationExpired struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PartnerId     string                 `protobuf:"bytes,1,opt,name=partner_id,json=partnerId,proto3" json:"partner_id,omitempty"`
+	ExpiredAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expired_at,json=expiredAt,proto3" json:"expired_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartnerDelegationExpired) Reset() {
+	*x = PartnerDelegationExpired{}
+	mi := &file_ledger_v1_directory_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartnerDelegationExpired) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartnerDelegationExpired) ProtoMessage() {}
+
+func (x *PartnerDelegationExpired) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_v1_directory_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartnerDelegationExpired.ProtoReflect.Descriptor instead.
+func (*PartnerDelegationExpired) Descriptor() ([]byte, []int) {
+	return file_ledger_v1_directory_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *PartnerDelegationExpired) GetPartnerId() string {
+	if x != nil {
+		return x.PartnerId
+	}
+	return ""
+}
+
+func (x *PartnerDelegationExpired) GetExpiredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiredAt
+	}
+	return nil
+}
+
 var File_ledger_v1_directory_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_directory_proto_rawDesc = "" +
 	"\n" +
-	"\x19ledger/v1/directory.proto\x12\tledger.v1\"\x9d\x01\n" +
+	"\x19ledger/v1/directory.proto\x12\tledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x01\n" +
 	"\fRegisterUser\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
@@ -942,11 +1020,12 @@ const file_ledger_v1_directory_proto_rawDesc = "" +
 	"\buser_ids\x18\x02 \x03(\tR\auserIds\"J\n" +
 	"\x12RemoveGroupMembers\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x19\n" +
-	"\buser_ids\x18\x02 \x03(\tR\auserIds\"M\n" +
+	"\buser_ids\x18\x02 \x03(\tR\auserIds\"r\n" +
 	"\x16GrantPartnerDelegation\x12\x1d\n" +
 	"\n" +
 	"partner_id\x18\x01 \x01(\tR\tpartnerId\x12\x14\n" +
-	"\x05roles\x18\x02 \x03(\tR\x05roles\"8\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\x12#\n" +
+	"\rduration_days\x18\x03 \x01(\rR\fdurationDays\"8\n" +
 	"\x17RevokePartnerDelegation\x12\x1d\n" +
 	"\n" +
 	"partner_id\x18\x01 \x01(\tR\tpartnerId\"\x9f\x01\n" +
@@ -971,14 +1050,21 @@ const file_ledger_v1_directory_proto_rawDesc = "" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"H\n" +
 	"\x12GroupMemberRemoved\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\tR\x06userId\"O\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\"\x8a\x01\n" +
 	"\x18PartnerDelegationGranted\x12\x1d\n" +
 	"\n" +
 	"partner_id\x18\x01 \x01(\tR\tpartnerId\x12\x14\n" +
-	"\x05roles\x18\x02 \x03(\tR\x05roles\"9\n" +
+	"\x05roles\x18\x02 \x03(\tR\x05roles\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"9\n" +
 	"\x18PartnerDelegationRevoked\x12\x1d\n" +
 	"\n" +
-	"partner_id\x18\x01 \x01(\tR\tpartnerIdB<Z:github.com/licensing-ledger/ledger/proto/ledgerv1;ledgerv1b\x06proto3"
+	"partner_id\x18\x01 \x01(\tR\tpartnerId\"t\n" +
+	"\x18PartnerDelegationExpired\x12\x1d\n" +
+	"\n" +
+	"partner_id\x18\x01 \x01(\tR\tpartnerId\x129\n" +
+	"\n" +
+	"expired_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiredAtB<Z:github.com/licensing-ledger/ledger/proto/ledgerv1;ledgerv1b\x06proto3"
 
 var (
 	file_ledger_v1_directory_proto_rawDescOnce sync.Once
@@ -992,7 +1078,7 @@ func file_ledger_v1_directory_proto_rawDescGZIP() []byte {
 	return file_ledger_v1_directory_proto_rawDescData
 }
 
-var file_ledger_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_ledger_v1_directory_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_ledger_v1_directory_proto_goTypes = []any{
 	(*RegisterUser)(nil),             // 0: ledger.v1.RegisterUser
 	(*UpdateUser)(nil),               // 1: ledger.v1.UpdateUser
@@ -1010,13 +1096,17 @@ var file_ledger_v1_directory_proto_goTypes = []any{
 	(*GroupMemberRemoved)(nil),       // 13: ledger.v1.GroupMemberRemoved
 	(*PartnerDelegationGranted)(nil), // 14: ledger.v1.PartnerDelegationGranted
 	(*PartnerDelegationRevoked)(nil), // 15: ledger.v1.PartnerDelegationRevoked
+	(*PartnerDelegationExpired)(nil), // 16: ledger.v1.PartnerDelegationExpired
+	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
 }
 var file_ledger_v1_directory_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	17, // 0: ledger.v1.PartnerDelegationGranted.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 1: ledger.v1.PartnerDelegationExpired.expired_at:type_name -> google.protobuf.Timestamp
+	2,  // [2:2] is the sub-list for method output_type
+	2,  // [2:2] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_ledger_v1_directory_proto_init() }
@@ -1030,7 +1120,7 @@ func file_ledger_v1_directory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_v1_directory_proto_rawDesc), len(file_ledger_v1_directory_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -59,6 +59,7 @@ type Event struct {
 	//	*Event_GroupMemberRemoved
 	//	*Event_PartnerDelegationGranted
 	//	*Event_PartnerDelegationRevoked
+	//	*Event_PartnerDelegationExpired
 	//	*Event_SubscriptionPurchased
 	//	*Event_SeatsChanged
 	//	*Event_SubscriptionStateChanged
@@ -253,6 +254,15 @@ func (x *Event) GetPartnerDelegationRevoked() *PartnerDelegationRevoked {
 	return nil
 }
 
+func (x *Event) GetPartnerDelegationExpired() *PartnerDelegationExpired {
+	if x != nil {
+		if x, ok := x.Payload.(*Event_PartnerDelegationExpired); ok {
+			return x.PartnerDelegationExpired
+		}
+	}
+	return nil
+}
+
 func (x *Event) GetSubscriptionPurchased() *SubscriptionPurchased {
 	if x != nil {
 		if x, ok := x.Payload.(*Event_SubscriptionPurchased); ok {
@@ -442,6 +452,10 @@ type Event_PartnerDelegationRevoked struct {
 	PartnerDelegationRevoked *PartnerDelegationRevoked `protobuf:"bytes,107,opt,name=partner_delegation_revoked,json=partnerDelegationRevoked,proto3,oneof"`
 }
 
+type Event_PartnerDelegationExpired struct {
+	PartnerDelegationExpired *PartnerDelegationExpired `protobuf:"bytes,108,opt,name=partner_delegation_expired,json=partnerDelegationExpired,proto3,oneof"`
+}
+
 type Event_SubscriptionPurchased struct {
 	SubscriptionPurchased *SubscriptionPurchased `protobuf:"bytes,200,opt,name=subscription_purchased,json=subscriptionPurchased,proto3,oneof"`
 }
@@ -526,6 +540,8 @@ func (*Event_PartnerDelegationGranted) isEvent_Payload() {}
 
 func (*Event_PartnerDelegationRevoked) isEvent_Payload() {}
 
+func (*Event_PartnerDelegationExpired) isEvent_Payload() {}
+
 func (*Event_SubscriptionPurchased) isEvent_Payload() {}
 
 func (*Event_SeatsChanged) isEvent_Payload() {}
@@ -564,7 +580,7 @@ var File_ledger_v1_event_proto protoreflect.FileDescriptor
 
 const file_ledger_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"\x15ledger/v1/event.proto\x12\tledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ledger/v1/directory.proto\x1a\x1dledger/v1/subscriptions.proto\x1a\x1bledger/v1/assignments.proto\x1a\x18ledger/v1/requests.proto\"\xb8\x12\n" +
+	"\x15ledger/v1/event.proto\x12\tledger.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19ledger/v1/directory.proto\x1a\x1dledger/v1/subscriptions.proto\x1a\x1bledger/v1/assignments.proto\x1a\x18ledger/v1/requests.proto\"\x9d\x13\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x1a\n" +
@@ -583,7 +599,8 @@ const file_ledger_v1_event_proto_rawDesc = "" +
 	"\x12group_member_added\x18h \x01(\v2\x1b.ledger.v1.GroupMemberAddedH\x00R\x10groupMemberAdded\x12Q\n" +
 	"\x14group_member_removed\x18i \x01(\v2\x1d.ledger.v1.GroupMemberRemovedH\x00R\x12groupMemberRemoved\x12c\n" +
 	"\x1apartner_delegation_granted\x18j \x01(\v2#.ledger.v1.PartnerDelegationGrantedH\x00R\x18partnerDelegationGranted\x12c\n" +
-	"\x1apartner_delegation_revoked\x18k \x01(\v2#.ledger.v1.PartnerDelegationRevokedH\x00R\x18partnerDelegationRevoked\x12Z\n" +
+	"\x1apartner_delegation_revoked\x18k \x01(\v2#.ledger.v1.PartnerDelegationRevokedH\x00R\x18partnerDelegationRevoked\x12c\n" +
+	"\x1apartner_delegation_expired\x18l \x01(\v2#.ledger.v1.PartnerDelegationExpiredH\x00R\x18partnerDelegationExpired\x12Z\n" +
 	"\x16subscription_purchased\x18\xc8\x01 \x01(\v2 .ledger.v1.SubscriptionPurchasedH\x00R\x15subscriptionPurchased\x12?\n" +
 	"\rseats_changed\x18\xc9\x01 \x01(\v2\x17.ledger.v1.SeatsChangedH\x00R\fseatsChanged\x12d\n" +
 	"\x1asubscription_state_changed\x18\xca\x01 \x01(\v2#.ledger.v1.SubscriptionStateChangedH\x00R\x18subscriptionStateChanged\x12[\n" +
@@ -627,23 +644,24 @@ var file_ledger_v1_event_proto_goTypes = []any{
 	(*GroupMemberRemoved)(nil),       // 7: ledger.v1.GroupMemberRemoved
 	(*PartnerDelegationGranted)(nil), // 8: ledger.v1.PartnerDelegationGranted
 	(*PartnerDelegationRevoked)(nil), // 9: ledger.v1.PartnerDelegationRevoked
-	(*SubscriptionPurchased)(nil),    // 10: ledger.v1.SubscriptionPurchased
-	(*SeatsChanged)(nil),             // 11: ledger.v1.SeatsChanged
-	(*SubscriptionStateChanged)(nil), // 12: ledger.v1.SubscriptionStateChanged
-	(*SubscriptionTakenOver)(nil),    // 13: ledger.v1.SubscriptionTakenOver
-	(*LicenseAssigned)(nil),          // 14: ledger.v1.LicenseAssigned
-	(*LicenseRemoved)(nil),           // 15: ledger.v1.LicenseRemoved
-	(*AssignmentPlansChanged)(nil),   // 16: ledger.v1.AssignmentPlansChanged
-	(*GroupLicenseAssigned)(nil),     // 17: ledger.v1.GroupLicenseAssigned
-	(*GroupLicenseRemoved)(nil),      // 18: ledger.v1.GroupLicenseRemoved
-	(*GroupLicenseMemberFailed)(nil), // 19: ledger.v1.GroupLicenseMemberFailed
-	(*LicenseRequested)(nil),         // 20: ledger.v1.LicenseRequested
-	(*RequestDecided)(nil),           // 21: ledger.v1.RequestDecided
-	(*RequestOutcomeNotified)(nil),   // 22: ledger.v1.RequestOutcomeNotified
-	(*RequestExpired)(nil),           // 23: ledger.v1.RequestExpired
-	(*RequestProcessConfigured)(nil), // 24: ledger.v1.RequestProcessConfigured
-	(*RequestShared)(nil),            // 25: ledger.v1.RequestShared
-	(*SelfServicePolicyChanged)(nil), // 26: ledger.v1.SelfServicePolicyChanged
+	(*PartnerDelegationExpired)(nil), // 10: ledger.v1.PartnerDelegationExpired
+	(*SubscriptionPurchased)(nil),    // 11: ledger.v1.SubscriptionPurchased
+	(*SeatsChanged)(nil),             // 12: ledger.v1.SeatsChanged
+	(*SubscriptionStateChanged)(nil), // 13: ledger.v1.SubscriptionStateChanged
+	(*SubscriptionTakenOver)(nil),    // 14: ledger.v1.SubscriptionTakenOver
+	(*LicenseAssigned)(nil),          // 15: ledger.v1.LicenseAssigned
+	(*LicenseRemoved)(nil),           // 16: ledger.v1.LicenseRemoved
+	(*AssignmentPlansChanged)(nil),   // 17: ledger.v1.AssignmentPlansChanged
+	(*GroupLicenseAssigned)(nil),     // 18: ledger.v1.GroupLicenseAssigned
+	(*GroupLicenseRemoved)(nil),      // 19: ledger.v1.GroupLicenseRemoved
+	(*GroupLicenseMemberFailed)(nil), // 20: ledger.v1.GroupLicenseMemberFailed
+	(*LicenseRequested)(nil),         // 21: ledger.v1.LicenseRequested
+	(*RequestDecided)(nil),           // 22: ledger.v1.RequestDecided
+	(*RequestOutcomeNotified)(nil),   // 23: ledger.v1.RequestOutcomeNotified
+	(*RequestExpired)(nil),           // 24: ledger.v1.RequestExpired
+	(*RequestProcessConfigured)(nil), // 25: ledger.v1.RequestProcessConfigured
+	(*RequestShared)(nil),            // 26: ledger.v1.RequestShared
+	(*SelfServicePolicyChanged)(nil), // 27: ledger.v1.SelfServicePolicyChanged
 }
 var file_ledger_v1_event_proto_depIdxs = []int32{
 	1,  // 0: ledger.v1.Event.time:type_name -> google.protobuf.Timestamp
@@ -655,28 +673,29 @@ var file_ledger_v1_event_proto_depIdxs = []int32{
 	7,  // 6: ledger.v1.Event.group_member_removed:type_name -> ledger.v1.GroupMemberRemoved
 	8,  // 7: ledger.v1.Event.partner_delegation_granted:type_name -> ledger.v1.PartnerDelegationGranted
 	9,  // 8: ledger.v1.Event.partner_delegation_revoked:type_name -> ledger.v1.PartnerDelegationRevoked
-	10, // 9: ledger.v1.Event.subscription_purchased:type_name -> ledger.v1.SubscriptionPurchased
-	11, // 10: ledger.v1.Event.seats_changed:type_name -> ledger.v1.SeatsChanged
-	12, // 11: ledger.v1.Event.subscription_state_changed:type_name -> ledger.v1.SubscriptionStateChanged
-	13, // 12: ledger.v1.Event.subscription_taken_over:type_name -> ledger.v1.SubscriptionTakenOver
-	14, // 13: ledger.v1.Event.license_assigned:type_name -> ledger.v1.LicenseAssigned
-	15, // 14: ledger.v1.Event.license_removed:type_name -> ledger.v1.LicenseRemoved
-	16, // 15: ledger.v1.Event.assignment_plans_changed:type_name -> ledger.v1.AssignmentPlansChanged
-	17, // 16: ledger.v1.Event.group_license_assigned:type_name -> ledger.v1.GroupLicenseAssigned
-	18, // 17: ledger.v1.Event.group_license_removed:type_name -> ledger.v1.GroupLicenseRemoved
-	19, // 18: ledger.v1.Event.group_license_member_failed:type_name -> ledger.v1.GroupLicenseMemberFailed
-	20, // 19: ledger.v1.Event.license_requested:type_name -> ledger.v1.LicenseRequested
-	21, // 20: ledger.v1.Event.request_decided:type_name -> ledger.v1.RequestDecided
-	22, // 21: ledger.v1.Event.request_outcome_notified:type_name -> ledger.v1.RequestOutcomeNotified
-	23, // 22: ledger.v1.Event.request_expired:type_name -> ledger.v1.RequestExpired
-	24, // 23: ledger.v1.Event.request_process_configured:type_name -> ledger.v1.RequestProcessConfigured
-	25, // 24: ledger.v1.Event.request_shared:type_name -> ledger.v1.RequestShared
-	26, // 25: ledger.v1.Event.self_service_policy_changed:type_name -> ledger.v1.SelfServicePolicyChanged
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	10, // 9: ledger.v1.Event.partner_delegation_expired:type_name -> ledger.v1.PartnerDelegationExpired
+	11, // 10: ledger.v1.Event.subscription_purchased:type_name -> ledger.v1.SubscriptionPurchased
+	12, // 11: ledger.v1.Event.seats_changed:type_name -> ledger.v1.SeatsChanged
+	13, // 12: ledger.v1.Event.subscription_state_changed:type_name -> ledger.v1.SubscriptionStateChanged
+	14, // 13: ledger.v1.Event.subscription_taken_over:type_name -> ledger.v1.SubscriptionTakenOver
+	15, // 14: ledger.v1.Event.license_assigned:type_name -> ledger.v1.LicenseAssigned
+	16, // 15: ledger.v1.Event.license_removed:type_name -> ledger.v1.LicenseRemoved
+	17, // 16: ledger.v1.Event.assignment_plans_changed:type_name -> ledger.v1.AssignmentPlansChanged
+	18, // 17: ledger.v1.Event.group_license_assigned:type_name -> ledger.v1.GroupLicenseAssigned
+	19, // 18: ledger.v1.Event.group_license_removed:type_name -> ledger.v1.GroupLicenseRemoved
+	20, // 19: ledger.v1.Event.group_license_member_failed:type_name -> ledger.v1.GroupLicenseMemberFailed
+	21, // 20: ledger.v1.Event.license_requested:type_name -> ledger.v1.LicenseRequested
+	22, // 21: ledger.v1.Event.request_decided:type_name -> ledger.v1.RequestDecided
+	23, // 22: ledger.v1.Event.request_outcome_notified:type_name -> ledger.v1.RequestOutcomeNotified
+	24, // 23: ledger.v1.Event.request_expired:type_name -> ledger.v1.RequestExpired
+	25, // 24: ledger.v1.Event.request_process_configured:type_name -> ledger.v1.RequestProcessConfigured
+	26, // 25: ledger.v1.Event.request_shared:type_name -> ledger.v1.RequestShared
+	27, // 26: ledger.v1.Event.self_service_policy_changed:type_name -> ledger.v1.SelfServicePolicyChanged
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_ledger_v1_event_proto_init() }
@@ -697,6 +716,7 @@ func file_ledger_v1_event_proto_init() {
 		(*Event_GroupMemberRemoved)(nil),
 		(*Event_PartnerDelegationGranted)(nil),
 		(*Event_PartnerDelegationRevoked)(nil),
+		(*Event_PartnerDelegationExpired)(nil),
 		(*Event_SubscriptionPurchased)(nil),
 		(*Event_SeatsChanged)(nil),
 		(*Event_SubscriptionStateChanged)(nil),
