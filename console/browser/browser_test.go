@@ -224,8 +224,22 @@ func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 
 // shot writes a screenshot of the page into docs/console/ when
 // CONSOLE_SCREENSHOTS is set.
+//
+// Before that it checks what a machine can check of the page's
+// accessibility: the page has a language and one h1, every form field
+// and button has an accessible name, every table a caption and header
+// cells, and no id is used twice (labels point at ids).
 func shot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	problems, err := chromedp.Run(actx, chromedp.Evaluate[[]string](a11yJS))
+	if err != nil {
+		t.Fatalf("checking %s: %v", name, err)
+	}
+	for _, p := range problems {
+		t.Errorf("page %s: %s", name, p)
+	}
 	if os.Getenv("CONSOLE_SCREENSHOTS") == "" {
 		return
 	}
@@ -243,6 +257,25 @@ func shot(t *testing.T, ctx context.Context, name string) {
 		t.Fatal(err)
 	}
 }
+
+// a11yJS lists the accessibility problems of the page a script can see.
+const a11yJS = `(() => {
+  const out = [];
+  if (!document.documentElement.lang) out.push("the page has no lang");
+  const h1 = document.querySelectorAll("h1").length;
+  if (h1 !== 1) out.push(h1 + " h1 elements");
+  const name = e => (e.getAttribute("aria-label") || (e.labels && [...e.labels].map(l => l.textContent).join(" ")) || e.textContent || e.value || "").trim();
+  for (const e of document.querySelectorAll("input:not([type=hidden]), select, textarea, button")) {
+    if (!name(e)) out.push(e.tagName.toLowerCase() + (e.name ? "[name=" + e.name + "]" : "") + " has no accessible name");
+  }
+  for (const tb of document.querySelectorAll("table")) {
+    if (!tb.querySelector("caption")) out.push("a table has no caption");
+    if (!tb.querySelector("th")) out.push("a table has no header cells");
+  }
+  const ids = {};
+  for (const e of document.querySelectorAll("[id]")) { if (ids[e.id]) out.push("id " + e.id + " is used twice"); ids[e.id] = true; }
+  return out;
+})()`
 
 func signIn(t *testing.T, ctx context.Context, url, token string) {
 	t.Helper()

@@ -577,7 +577,7 @@ function names(req) {
   return id => person(id, m.get(id));
 }
 
-function requestCard(req, canDecide) {
+function requestCard(req, canDecide, groups) {
   const who = names(req);
   const card = h('article', { class: 'card', 'aria-labelledby': 'rq-' + req.requestId, 'data-request': req.requestId, 'data-product': req.productId },
     h('h3', { id: 'rq-' + req.requestId }, req.productName || req.productId),
@@ -611,7 +611,9 @@ function requestCard(req, canDecide) {
       h('fieldset', {}, h('legend', {}, t('request.whom')), everyone.map(u => checkbox(who(u), { name: 'approve', value: u, checked: true }))),
       field(t('request.product'), productSel),
       plansBox,
-      field(t('request.group'), h('input', { name: 'groupId', autocomplete: 'off' }), t('request.groupHint')),
+      field(t('request.group'), groups && groups.length
+        ? h('select', { name: 'groupId' }, h('option', { value: '' }, t('request.noGroup')), groups.map(g => h('option', { value: g.groupId }, (g.name || g.groupId) + ' (' + g.groupId + ')')))
+        : h('input', { name: 'groupId', autocomplete: 'off' }), t('request.groupHint')),
       field(t('request.message'), h('textarea', { name: 'message', rows: '2' })),
       h('button', { type: 'submit' }, t('request.approveSubmit'))), aOut));
   const dOut = outcomeArea();
@@ -631,11 +633,12 @@ function requestCard(req, canDecide) {
 
 async function requestsPage(main, r) {
   const status = r.params.get('status') === 'completed' ? 'completed' : 'pending';
-  const [data, process] = await Promise.all([get('/requests?status=' + status), get('/request-process')]);
+  const [data, process, groups] = await Promise.all([get('/requests?status=' + status), get('/request-process'),
+    can('ListGroups') && can('ApproveRequest') ? get('/groups?limit=200') : Promise.resolve({ groups: [] })]);
   main.append(h('h1', {}, t('requests.title')), h('p', { class: 'lead' }, t('requests.lead')),
     h('nav', { class: 'tabs', 'aria-label': t('requests.filter') },
       ['pending', 'completed'].map(s => h('a', { href: '#/requests?status=' + s, 'aria-current': s === status ? 'page' : null }, t('requests.' + s)))),
-    data.requests.length ? h('div', { class: 'cards' }, data.requests.map(q => requestCard(q, can('ApproveRequest')))) : h('p', { class: 'empty' }, t('requests.empty')));
+    data.requests.length ? h('div', { class: 'cards' }, data.requests.map(q => requestCard(q, can('ApproveRequest'), groups.groups))) : h('p', { class: 'empty' }, t('requests.empty')));
   const pOut = outcomeArea();
   main.append(h('section', { 'aria-labelledby': 'proc-h' }, h('h2', { id: 'proc-h' }, t('process.title')),
     h('p', {}, process.enabled ? t('process.on', { message: process.message }) : t('process.off')),
