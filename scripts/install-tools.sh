@@ -3,24 +3,22 @@
 # protoc (Debian's protobuf-compiler), protoc-gen-go at the version of
 # google.golang.org/protobuf pinned in go.mod, and the nats-server binary at
 # the version of github.com/nats-io/nats-server/v2 pinned in go.mod (the
-# e2e tests run it as an external server), and Chromium (Debian's chromium)
-# for the console's browser tests. Safe to run again.
+# e2e tests run it as an external server), Chromium (Debian's chromium)
+# for the console's browser tests and Debian's docker-compose. Safe to run
+# again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Debian packages: protoc, and docker-compose, which validates
-# docker-compose.yml (no Docker engine runs here).
+# Debian packages: protoc, docker-compose, which validates
+# docker-compose.yml (no Docker engine runs here), and chromium for the
+# console's browser tests; one apt-get run for what is missing.
 missing=()
 command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 version=$(go list -m -f '{{.Version}}' google.golang.org/protobuf)
 gobin="$(go env GOPATH)/bin"

@@ -121,9 +121,9 @@ func startLedgerd(t *testing.T) *server {
 	s := &server{URL: "http://" + addr}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := http.Get(s.URL + "/healthz"); err == nil {
+		if resp, err := http.Get(s.URL + "/readyz"); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK { // the API is open, its read models rebuilt
 				return s
 			}
 		}

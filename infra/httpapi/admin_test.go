@@ -26,7 +26,8 @@ type adminAPI struct {
 
 func newAdminAPI(t *testing.T) *adminAPI {
 	store := audittest.NewMemStore()
-	srv := audittest.Serve(t, audittest.NewService(store), store, store)
+	iss, _ := audittest.StartIssuer(t, store)
+	srv := audittest.ServeSigned(t, audittest.NewService(store), store, store, iss)
 	return &adminAPI{t: t, url: srv.URL, c: srv.Client()}
 }
 

@@ -90,13 +90,15 @@ func TestOpenAPIDescribesEveryRouteTheServerServes(t *testing.T) {
 // against its described answer, each command route reaches its command.
 func TestEveryDescribedRouteAnswers(t *testing.T) {
 	a := newAdminAPI(t)
-	a.cmd(adminToken, "RegisterUser", `{"userId":"alice","displayName":"Alice","email":"alice@contoso.com","usageLocation":"US"}`)
+	registered := a.cmd(adminToken, "RegisterUser", `{"userId":"alice","displayName":"Alice","email":"alice@contoso.com","usageLocation":"US"}`)
+	first := registered["events"].([]any)[0].(map[string]any)["id"].(string)
 	a.cmd(adminToken, "CreateGroup", `{"groupId":"sales","name":"Sales"}`)
 	a.cmd(adminToken, "PurchaseSubscription", `{"subscriptionId":"sub-1","productId":"SPB","seats":5}`)
 	a.cmd(aliceToken, "RequestLicense", `{"productId":"VISIOCLIENT","message":"floor plans"}`)
 	doc := loadOpenAPI(t, a)
 	fill := strings.NewReplacer("{tenant}", "contoso", "{user}", "alice", "{group}", "sales", "{product}", "SPB", "{report}", "seats")
-	queries := map[string]string{"/licenses/selection": "?users=alice", "/history": "?user=alice"}
+	queries := map[string]string{"/licenses/selection": "?users=alice", "/history": "?user=alice",
+		"/proofs/inclusion": "?event=" + first, "/proofs/consistency": "?from=1&to=2"}
 	// The queries first: the command examples then remove alice and more.
 	for path, ops := range doc.Paths {
 		if op, ok := ops["get"]; ok {
