@@ -88,6 +88,13 @@ func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durabilit
 	if cfg.checkpoints {
 		reportCheckpoints(t, d, cpBefore, r.checkpointStats(), r.store.counts().minus(countsBefore))
 	}
+	if cfg.forward && cfg.pairs > 0 && !d.sync {
+		pairs, err := measureForwarding(ctx, cfg, r, clients, log)
+		if err != nil {
+			return run, fmt.Errorf("forwarding pairs: %w", err)
+		}
+		reportForwarding(t, pairs)
+	}
 	return run, nil
 }
 
@@ -169,9 +176,12 @@ func measureHTTP(ctx context.Context, cfg config, r *rig, models []*tenantModel,
 	defer hc.closeIdle()
 	drv := newOverHTTP(hc)
 	drive(ctx, clients, drv, cfg.warmup, "warming up, HTTP", log)
-	var q queryStats
+	var q, idle queryStats
 	var wg sync.WaitGroup
 	if !d.sync {
+		// the same readers first without writes, for the ratio of their p99
+		// under write load to their p99 idle
+		idle = readQueries(ctx, hc, models, cfg.readers, cfg.queryRate, min(cfg.duration, 5*time.Second))
 		wg.Go(func() { q = readQueries(ctx, hc, models, cfg.readers, cfg.queryRate, cfg.duration) })
 	}
 	stopProfile := startHTTPProfile()
@@ -181,7 +191,7 @@ func measureHTTP(ctx context.Context, cfg config, r *rig, models []*tenantModel,
 	log.Info("over HTTP", "commands/s", int(s.rate()), "p99", s.lat.percentile(99), "refused %", s.refusalRate())
 	logDetails(log, s)
 	if !d.sync {
-		reportQueries(t, q)
+		reportQueries(t, q, idle)
 	}
 	return s, nil
 }
