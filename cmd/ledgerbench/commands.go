@@ -28,6 +28,10 @@ type commandRun struct {
 	raw             loadStats
 	rawSize         int
 	sameWork        loadStats // raw publishes of what the ledger stored per command
+
+	models  []*tenantModel
+	clients []*client
+	records int64 // appended through the ledger's store in all, seeding included
 }
 
 // commandSection measures one durability on a new server: the clients
@@ -55,6 +59,13 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 		return err
 	}
 	reportCommands(t, d, run)
+	if cfg.pairs > 0 && !d.sync {
+		pairs, err := measureSameWorkPairs(ctx, cfg, srv, run, log)
+		if err != nil {
+			return fmt.Errorf("same-work pairs: %w", err)
+		}
+		reportSameWorkPairs(t, pairs)
+	}
 	return nil
 }
 
@@ -79,6 +90,7 @@ func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durabilit
 	}
 	cpBefore, countsBefore := r.checkpointStats(), r.store.counts()
 	clients := makeClients(models, cfg.clients)
+	run.models, run.clients = models, clients
 	run.inProcess, run.appends = measureInProcess(ctx, cfg, r, clients, log)
 	if cfg.http {
 		if run.http, err = measureHTTP(ctx, cfg, r, models, clients, d, t, log); err != nil {
@@ -95,6 +107,7 @@ func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durabilit
 		}
 		reportForwarding(t, pairs)
 	}
+	run.records = r.store.records.Load()
 	return run, nil
 }
 

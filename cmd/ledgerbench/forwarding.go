@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 )
 
@@ -97,12 +98,7 @@ func reportForwarding(t *table, pairs []forwardPair) {
 		costs[i] = p.cost()
 		each = append(each, fmt.Sprintf("on %.0f − off %.0f", p.on.cpuPerCommand(), p.off.cpuPerCommand()))
 	}
-	slices.Sort(costs)
-	median := costs[len(costs)/2]
-	if len(costs)%2 == 0 {
-		median = (costs[len(costs)/2-1] + costs[len(costs)/2]) / 2
-	}
-	t.atMost(secRatios, "forwarding, CPU per command, default", median, 40, microseconds,
+	t.atMost(secRatios, "forwarding, CPU per command, default", median(costs), 40, microseconds,
 		fmt.Sprintf("median of %d alternating pairs of %s in-process runs, on minus off (µs): %s", len(pairs), pairDurationOf(pairs), strings.Join(each, "; ")))
 }
 
@@ -113,3 +109,100 @@ func pairDurationOf(pairs []forwardPair) time.Duration {
 
 // microseconds formats a figure in µs.
 func microseconds(v float64) string { return fmt.Sprintf("%.0f µs", v) }
+
+// sameWorkPair is one alternating pair: a short in-process ledger run and
+// the same-work raw publishes of what it stored, each alone on the server.
+type sameWorkPair struct{ ledger, raw loadStats }
+
+func (p sameWorkPair) ratio() float64 { return p.ledger.rate() / p.raw.rate() }
+
+// measureSameWorkPairs alternates cfg.pairs short ledger runs, each on a new
+// ledger (store, projector, forwarder and issuer as in the command run,
+// caught up before it is measured and stopped after it), with the
+// same-work raw publishes of what that run stored; the order is swapped
+// every pair, the raw run then copying the previous ledger run's work.
+func measureSameWorkPairs(ctx context.Context, cfg config, srv *natsServer, run commandRun, log *slog.Logger) ([]sameWorkPair, error) {
+	pairs := make([]sameWorkPair, cfg.pairs)
+	total, work := run.records, run.appends
+	for i := range pairs {
+		ledgerFirst := i%2 == 0
+		if !ledgerFirst {
+			s, err := measureSameWork(ctx, cfg, srv, work, log)
+			if err != nil {
+				return nil, err
+			}
+			pairs[i].raw = s
+		}
+		s, a, n, err := ledgerPairRun(ctx, cfg, srv, run.models, run.clients, total, log)
+		if err != nil {
+			return nil, err
+		}
+		pairs[i].ledger, work, total = s, a, n
+		if ledgerFirst {
+			if pairs[i].raw, err = measureSameWork(ctx, cfg, srv, work, log); err != nil {
+				return nil, err
+			}
+		}
+		log.Info("same-work pair", "pair", i+1, "ledger commands/s", int(pairs[i].ledger.rate()), "raw commands/s", int(pairs[i].raw.rate()))
+	}
+	return pairs, nil
+}
+
+// ledgerPairRun measures the clients in process for cfg.pairDuration on a
+// new ledger over the server's store, which holds total records; it
+// returns the run, what it appended and the new total.
+func ledgerPairRun(ctx context.Context, cfg config, srv *natsServer, models []*tenantModel, clients []*client, total int64, log *slog.Logger) (loadStats, appendCounts, int64, error) {
+	r, err := newRig(ctx, srv.nc, cfg.forward, log)
+	if err != nil {
+		return loadStats{}, appendCounts{}, 0, err
+	}
+	defer r.close()
+	r.store.records.Store(total) // so that waitForwarded waits for every record in the log
+	if cfg.checkpoints {
+		if err := r.startCheckpoints(ctx, srv.nc, log); err != nil {
+			return loadStats{}, appendCounts{}, 0, err
+		}
+	}
+	err = forEach(ctx, len(models), 8, func(i int) error {
+		return r.svc.Authorize(ctx, models[i].id, models[i].admin(), domain.QueryLicenses, "")
+	})
+	if err == nil {
+		err = r.projector.WaitCaughtUp(ctx)
+	}
+	if err == nil && cfg.forward {
+		err = r.waitForwarded(ctx)
+	}
+	if err == nil && r.issuer != nil {
+		err = r.issuer.WaitReady(ctx)
+	}
+	if err != nil {
+		return loadStats{}, appendCounts{}, 0, err
+	}
+	before := r.store.counts()
+	s := drive(ctx, clients, inProcess{svc: r.svc}, cfg.pairDuration, "commands in process, same-work pair", log)
+	return s, r.store.counts().minus(before), r.store.records.Load(), nil
+}
+
+// reportSameWorkPairs adds the median of the pairs' ledger ÷ same-work
+// ratios.
+func reportSameWorkPairs(t *table, pairs []sameWorkPair) {
+	ratios := make([]float64, len(pairs))
+	var each []string
+	for i, p := range pairs {
+		ratios[i] = p.ratio()
+		each = append(each, fmt.Sprintf("%s ÷ %s", thousands(p.ledger.rate()), thousands(p.raw.rate())))
+	}
+	t.atLeast(secRatios, "ledger ÷ raw same work, default, pairs", median(ratios), 0.8, times,
+		fmt.Sprintf("median of %d alternating pairs of %s in-process runs (each on a new ledger, caught up) and same-work runs of what they stored, commands/s: %s",
+			len(pairs), pairs[0].ledger.elapsed.Round(100*time.Millisecond), strings.Join(each, "; ")))
+}
+
+// median returns the median of vs, which it sorts.
+func median(vs []float64) float64 {
+	slices.Sort(vs)
+	n := len(vs)
+	if n%2 == 0 {
+		return (vs[n/2-1] + vs[n/2]) / 2
+	}
+	return vs[n/2]
+}

@@ -23,7 +23,7 @@ import (
 // onto the stored ones, re-published once stored, a duplicate window, no
 // wait for the disk on one replica).
 const (
-	sameLogPrefix  = "bench-raw.same."
+	sameLogPrefix  = "bench-raw.same"
 	pubStream      = "BENCH_PUB"
 	pubInput       = "bench-pub-in.*.*"
 	pubStored      = "bench-pub.>"
@@ -31,6 +31,10 @@ const (
 	pubAckEvery    = 32  // one publish in so many asks for an acknowledgement, as forward.DefaultAckEvery
 	pubMsgIDLength = 26  // the length of the ledger's event ids
 )
+
+// sameWorkRuns numbers the same-work runs, each publishing its log messages
+// on subjects of its own, so that each starts with the subjects empty.
+var sameWorkRuns atomic.Int64
 
 // measureSameWork publishes raw to JetStream exactly what the ledger stored
 // per command in its in-process run, without any ledger code: per command
@@ -54,6 +58,7 @@ func measureSameWork(ctx context.Context, cfg config, srv *natsServer, a appendC
 	logPayload, eventPayload := make([]byte, logSize), make([]byte, eventSize)
 	_, _ = crand.Read(logPayload)
 	_, _ = crand.Read(eventPayload)
+	prefix := fmt.Sprintf("%s%d.", sameLogPrefix, sameWorkRuns.Add(1))
 	pub, err := startChain(ctx, srv.nc)
 	if err != nil {
 		return loadStats{}, err
@@ -68,7 +73,7 @@ func measureSameWork(ctx context.Context, cfg config, srv *natsServer, a appendC
 	start, cpu, scpu := time.Now(), cpuTime(), serverCPU()
 	for i := range parts {
 		wg.Go(func() {
-			parts[i] = publishSameWork(ctx, srv.js, i, cfg, logPayload, func() int64 {
+			parts[i] = publishSameWork(ctx, srv.js, i, cfg, prefix, logPayload, func() int64 {
 				left.Add(-1)
 				// the events of command j: records spread evenly over appends
 				j := taken.Add(1) - 1
@@ -116,16 +121,16 @@ func ensureSameWorkStreams(ctx context.Context, js natsjs.JetStream) error {
 }
 
 // publishSameWork is one publisher of the same-work baseline: it owns the
-// tenants i, i+clients, ... and, for each command next hands out (the number
+// tenants i, i+clients, ... (their log subjects under prefix) and, for each command next hands out (the number
 // of its events; negative when none is left), publishes the log message
 // checking the subject's last sequence, then hands its events to the chain.
-func publishSameWork(ctx context.Context, js natsjs.JetStream, i int, cfg config, logPayload []byte, next func() int64, eventPayload []byte, pub *chain) loadStats {
+func publishSameWork(ctx context.Context, js natsjs.JetStream, i int, cfg config, prefix string, logPayload []byte, next func() int64, eventPayload []byte, pub *chain) loadStats {
 	var own []string
 	for t := i; t < cfg.tenants; t += cfg.clients {
 		own = append(own, fmt.Sprintf("tenant%03d", t))
 	}
 	last, tenantSeq := make([]uint64, len(own)), make([]uint64, len(own))
-	rng := rand.New(rand.NewPCG(uint64(i), 11))
+	rng := rand.New(rand.NewPCG(uint64(i), rand.Uint64())) // new ids every run: the duplicate window would drop repeats
 	var s loadStats
 	for ctx.Err() == nil {
 		k := next()
@@ -133,7 +138,7 @@ func publishSameWork(ctx context.Context, js natsjs.JetStream, i int, cfg config
 			break
 		}
 		t := rng.IntN(len(own))
-		msg := nats.NewMsg(sameLogPrefix + own[t])
+		msg := nats.NewMsg(prefix + own[t])
 		msg.Data = logPayload
 		msg.Header.Set("Ledger-Sequence", strconv.FormatUint(tenantSeq[t]+1, 10))
 		start := time.Now()
