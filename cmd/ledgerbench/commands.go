@@ -28,10 +28,6 @@ type commandRun struct {
 	raw             loadStats
 	rawSize         int
 	sameWork        loadStats // raw publishes of what the ledger stored per command
-
-	models  []*tenantModel
-	clients []*client
-	records int64 // appended through the ledger's store in all, seeding included
 }
 
 // commandSection measures one durability on a new server: the clients
@@ -60,7 +56,7 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 	}
 	reportCommands(t, d, run)
 	if cfg.pairs > 0 && !d.sync {
-		pairs, err := measureSameWorkPairs(ctx, cfg, srv, run, log)
+		pairs, err := measureSameWorkPairs(ctx, cfg, dir, d, run.appends, log)
 		if err != nil {
 			return fmt.Errorf("same-work pairs: %w", err)
 		}
@@ -90,7 +86,6 @@ func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durabilit
 	}
 	cpBefore, countsBefore := r.checkpointStats(), r.store.counts()
 	clients := makeClients(models, cfg.clients)
-	run.models, run.clients = models, clients
 	run.inProcess, run.appends = measureInProcess(ctx, cfg, r, clients, log)
 	if cfg.http {
 		if run.http, err = measureHTTP(ctx, cfg, r, models, clients, d, t, log); err != nil {
@@ -107,7 +102,6 @@ func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durabilit
 		}
 		reportForwarding(t, pairs)
 	}
-	run.records = r.store.records.Load()
 	return run, nil
 }
 

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 )
 
@@ -116,71 +116,69 @@ type sameWorkPair struct{ ledger, raw loadStats }
 
 func (p sameWorkPair) ratio() float64 { return p.ledger.rate() / p.raw.rate() }
 
-// measureSameWorkPairs alternates cfg.pairs short ledger runs, each on a new
-// ledger (store, projector, forwarder and issuer as in the command run,
-// caught up before it is measured and stopped after it), with the
-// same-work raw publishes of what that run stored; the order is swapped
-// every pair, the raw run then copying the previous ledger run's work.
-func measureSameWorkPairs(ctx context.Context, cfg config, srv *natsServer, run commandRun, log *slog.Logger) ([]sameWorkPair, error) {
+// measureSameWorkPairs alternates cfg.pairs short ledger runs with the
+// same-work raw publishes of what they stored, the order swapped every
+// pair (the raw run then copying the previous ledger run's work). Each pair
+// has a new server of its own: the ledger (store, projector, forwarder and
+// issuer as in the command run) seeds its tenants there, warms up, runs, and
+// is stopped before the raw run, so that each runs alone.
+func measureSameWorkPairs(ctx context.Context, cfg config, dir string, d durability, work appendCounts, log *slog.Logger) ([]sameWorkPair, error) {
 	pairs := make([]sameWorkPair, cfg.pairs)
-	total, work := run.records, run.appends
 	for i := range pairs {
-		ledgerFirst := i%2 == 0
-		if !ledgerFirst {
-			s, err := measureSameWork(ctx, cfg, srv, work, log)
+		err := func() error {
+			srv, err := commandServer(ctx, cfg, filepath.Join(dir, fmt.Sprintf("pair-%s-%d", d.name, i)), d.sync, log)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			pairs[i].raw = s
-		}
-		s, a, n, err := ledgerPairRun(ctx, cfg, srv, run.models, run.clients, total, log)
+			defer srv.close()
+			ledgerFirst := i%2 == 0
+			if !ledgerFirst {
+				if pairs[i].raw, err = measureSameWork(ctx, cfg, srv, work, log); err != nil {
+					return err
+				}
+			}
+			if pairs[i].ledger, work, err = ledgerPairRun(ctx, cfg, srv, log); err != nil {
+				return err
+			}
+			if ledgerFirst {
+				if pairs[i].raw, err = measureSameWork(ctx, cfg, srv, work, log); err != nil {
+					return err
+				}
+			}
+			return nil
+		}()
 		if err != nil {
 			return nil, err
-		}
-		pairs[i].ledger, work, total = s, a, n
-		if ledgerFirst {
-			if pairs[i].raw, err = measureSameWork(ctx, cfg, srv, work, log); err != nil {
-				return nil, err
-			}
 		}
 		log.Info("same-work pair", "pair", i+1, "ledger commands/s", int(pairs[i].ledger.rate()), "raw commands/s", int(pairs[i].raw.rate()))
 	}
 	return pairs, nil
 }
 
-// ledgerPairRun measures the clients in process for cfg.pairDuration on a
-// new ledger over the server's store, which holds total records; it
-// returns the run, what it appended and the new total.
-func ledgerPairRun(ctx context.Context, cfg config, srv *natsServer, models []*tenantModel, clients []*client, total int64, log *slog.Logger) (loadStats, appendCounts, int64, error) {
+// ledgerPairRun seeds the tenants on a new ledger over the server, warms
+// up and measures the clients in process for cfg.pairDuration; it returns
+// the run and what it appended, and stops the ledger.
+func ledgerPairRun(ctx context.Context, cfg config, srv *natsServer, log *slog.Logger) (loadStats, appendCounts, error) {
 	r, err := newRig(ctx, srv.nc, cfg.forward, log)
 	if err != nil {
-		return loadStats{}, appendCounts{}, 0, err
+		return loadStats{}, appendCounts{}, err
 	}
 	defer r.close()
-	r.store.records.Store(total) // so that waitForwarded waits for every record in the log
 	if cfg.checkpoints {
 		if err := r.startCheckpoints(ctx, srv.nc, log); err != nil {
-			return loadStats{}, appendCounts{}, 0, err
+			return loadStats{}, appendCounts{}, err
 		}
 	}
-	err = forEach(ctx, len(models), 8, func(i int) error {
-		return r.svc.Authorize(ctx, models[i].id, models[i].admin(), domain.QueryLicenses, "")
-	})
-	if err == nil {
-		err = r.projector.WaitCaughtUp(ctx)
-	}
-	if err == nil && cfg.forward {
-		err = r.waitForwarded(ctx)
-	}
-	if err == nil && r.issuer != nil {
-		err = r.issuer.WaitReady(ctx)
-	}
+	models, err := seedTenants(ctx, r, cfg, log)
 	if err != nil {
-		return loadStats{}, appendCounts{}, 0, err
+		return loadStats{}, appendCounts{}, err
 	}
+	clients := makeClients(models, cfg.clients)
+	drv := inProcess{svc: r.svc}
+	drive(ctx, clients, drv, min(cfg.warmup, cfg.pairDuration), "warming up, same-work pair", log)
 	before := r.store.counts()
-	s := drive(ctx, clients, inProcess{svc: r.svc}, cfg.pairDuration, "commands in process, same-work pair", log)
-	return s, r.store.counts().minus(before), r.store.records.Load(), nil
+	s := drive(ctx, clients, drv, cfg.pairDuration, "commands in process, same-work pair", log)
+	return s, r.store.counts().minus(before), nil
 }
 
 // reportSameWorkPairs adds the median of the pairs' ledger ÷ same-work
@@ -193,7 +191,7 @@ func reportSameWorkPairs(t *table, pairs []sameWorkPair) {
 		each = append(each, fmt.Sprintf("%s ÷ %s", thousands(p.ledger.rate()), thousands(p.raw.rate())))
 	}
 	t.atLeast(secRatios, "ledger ÷ raw same work, default, pairs", median(ratios), 0.8, times,
-		fmt.Sprintf("median of %d alternating pairs of %s in-process runs (each on a new ledger, caught up) and same-work runs of what they stored, commands/s: %s",
+		fmt.Sprintf("median of %d alternating pairs of %s in-process runs (each pair on a new server, the ledger seeded and warmed up, then stopped) and same-work runs of what they stored, commands/s: %s",
 			len(pairs), pairs[0].ledger.elapsed.Round(100*time.Millisecond), strings.Join(each, "; ")))
 }
 
