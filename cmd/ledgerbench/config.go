@@ -42,6 +42,9 @@ type config struct {
 	coldCommit        int // events per append of the cold-load tenant
 	coldRepeats       int // cold loads measured; the median is reported
 
+	pairs        int           // alternating pairs of runs with the forwarder on and off
+	pairDuration time.Duration // measured time of each run of those pairs
+
 	sections     map[string]bool
 	durabilities []durability
 	http         bool // measure over HTTP too
@@ -79,6 +82,8 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.http, "http", true, "measure the commands over HTTP too (and the queries)")
 	fs.BoolVar(&c.checkpoints, "checkpoints", true, "run the checkpoint issuer (L8) during the command runs, as ledgerd does; false measures the commands without it")
 	fs.BoolVar(&c.forward, "forward", true, "run the forwarder, which publishes every event into the LEDGER stream, during the command runs, as ledgerd does; false measures the commands without it, to see what publication costs")
+	fs.IntVar(&c.pairs, "pairs", 2, "alternating pairs of in-process runs with the forwarder on and off (default durability), for its CPU per command; 0 skips them")
+	fs.DurationVar(&c.pairDuration, "pair-duration", 5*time.Second, "measured time of each run of those pairs")
 	fs.BoolVar(&c.smoke, "smoke", false, "a seconds-long run with tiny sizes, to check that everything works")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log debug lines")
@@ -104,6 +109,7 @@ func parseFlags(args []string) (config, error) {
 // shrink sets the tiny sizes of a smoke run.
 func (c *config) shrink() {
 	c.duration, c.warmup = time.Second, 200*time.Millisecond
+	c.pairDuration = 300 * time.Millisecond
 	c.tenants, c.clients, c.users, c.readers = 4, 2, 40, 1
 	c.replayTenants, c.replayAssignments, c.commitEvents = 10, 100, 50
 	c.coldEvents, c.coldCommit, c.coldRepeats = 2000, 0, 1
@@ -145,6 +151,8 @@ func (c config) check() error {
 		return fmt.Errorf("--store %q: only %s is supported", c.store, storeJetStream)
 	case c.duration <= 0:
 		return errors.New("--duration must be positive")
+	case c.pairs < 0 || (c.pairs > 0 && c.pairDuration <= 0):
+		return errors.New("--pairs must not be negative and --pair-duration positive")
 	case c.tenants < 1 || c.clients < 1 || c.clients > c.tenants:
 		return errors.New("--clients must be between 1 and --tenants: each client owns its tenants")
 	case c.users < minUsers:

@@ -32,6 +32,7 @@ import (
 
 // The sections of the table, in the order they are printed.
 const (
+	secRatios   = "ratios"
 	secCommands = "commands"
 	secStorage  = "storage"
 	secQueries  = "queries"
@@ -41,7 +42,7 @@ const (
 	secFsync    = "fsync study"
 )
 
-var sectionOrder = []string{secCommands, secStorage, secQueries, secReplay, secCold, secMemory, secFsync}
+var sectionOrder = []string{secRatios, secCommands, secStorage, secQueries, secReplay, secCold, secMemory, secFsync}
 
 func main() {
 	log := newLogger(os.Getenv("LEDGERBENCH_DEBUG") != "")

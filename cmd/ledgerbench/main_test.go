@@ -38,6 +38,9 @@ func TestSmoke(t *testing.T) {
 	for _, measure := range []string{
 		"in process, default", "HTTP, default", "HTTP, default, p99", "in process, fsync", "HTTP, fsync",
 		"raw publish, default", "ledger ÷ raw, default", "raw publish, fsync", "ledger ÷ raw, fsync",
+		"raw, same work, default", "raw, same work, fsync", "ledger ÷ raw same work, default",
+		"ledger ÷ raw publish, fsync", "HTTP ÷ in-process, default", "forwarding, CPU per command, default",
+		"query p99 loaded ÷ idle", "ledger ÷ raw same work, default, pairs",
 		"GET /licenses, p99", "GET /requests?status=pending, p99",
 		"rebuild read models", "events, no snapshot", "events, snapshot", "resident memory (VmRSS)",
 	} {

@@ -112,8 +112,13 @@ func get(ctx context.Context, hc *leanClient, path, token string) (int64, error)
 	return n, err
 }
 
-// reportQueries adds the query rows to the table.
-func reportQueries(t *table, q queryStats) {
+// reportQueries adds the query rows to the table, and the ratio of their
+// p99 under write load to their p99 idle (both views together).
+func reportQueries(t *table, q, idle queryStats) {
+	loaded, quiet := merge(q.licenses, q.requests).percentile(99), merge(idle.licenses, idle.requests).percentile(99)
+	t.atMost(secRatios, "query p99 loaded ÷ idle", float64(loaded)/float64(max(quiet, 1)), 5, times,
+		fmt.Sprintf("GET /licenses and /requests p99 %s while the HTTP commands ran over %s just before, without writes (%s queries)",
+			ms(loaded), ms(quiet), thousands(float64(len(idle.licenses)+len(idle.requests)))))
 	n := len(q.licenses) + len(q.requests)
 	avg := float64(q.bytes) / float64(max(n, 1))
 	note := func(l latencies) string {

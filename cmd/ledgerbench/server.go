@@ -156,6 +156,7 @@ func openStore(ctx context.Context, nc *nats.Conn) (*countingStore, error) {
 // to the public LEDGER stream, and on demand the HTTP API.
 type rig struct {
 	store     *countingStore
+	js        natsjs.JetStream // of the ledger's connection
 	svc       *ledger.Service
 	projector *projections.Projector
 	licenses  *projections.Licenses
@@ -166,6 +167,11 @@ type rig struct {
 	// issuer signs checkpoints (--checkpoints); stopIssuer stops it.
 	issuer     *checkpoint.Issuer
 	stopIssuer context.CancelFunc
+	// fwd publishes to LEDGER while running; stopFwd stops it (nil when it
+	// is not running), fwdDone waits for it.
+	fwd     *forward.Forwarder
+	stopFwd context.CancelFunc
+	fwdDone sync.WaitGroup
 }
 
 // newRig opens the store and starts the projector and, with forwarding,
@@ -185,14 +191,38 @@ func newRig(ctx context.Context, nc *nats.Conn, forwarding bool, log *slog.Logge
 	lic, req := projections.NewLicenses(catalog.Default()), projections.NewRequests(time.Now)
 	projector := projections.NewProjector(store, log, lic, req)
 	svc := ledger.New(store, ledger.Options{Logger: log, Committed: projector.ApplyCommitted})
-	r := &rig{store: store, svc: svc, projector: projector, licenses: lic, requests: req, log: log}
+	js, err := natsjs.New(nc)
+	if err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	r := &rig{store: store, js: js, svc: svc, projector: projector, licenses: lic, requests: req, log: log, fwd: fwd}
 	runCtx, stop := context.WithCancel(context.Background())
 	r.stop = stop
 	r.done.Go(func() { _ = r.projector.Run(runCtx) })
-	if fwd != nil {
-		r.done.Go(func() { _ = fwd.Run(runCtx) })
-	}
+	r.startForwarder()
 	return r, nil
+}
+
+// startForwarder runs the forwarder, if the rig has one and it is not
+// running; it resumes after the last message of LEDGER.
+func (r *rig) startForwarder() {
+	if r.fwd == nil || r.stopFwd != nil {
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r.stopFwd = stop
+	r.fwdDone.Go(func() { _ = r.fwd.Run(ctx) })
+}
+
+// stopForwarder stops the forwarder and waits until it has returned.
+func (r *rig) stopForwarder() {
+	if r.stopFwd == nil {
+		return
+	}
+	r.stopFwd()
+	r.fwdDone.Wait()
+	r.stopFwd = nil
 }
 
 // close stops the projector and the forwarder and closes the store.
@@ -200,6 +230,7 @@ func (r *rig) close() {
 	if r.stopIssuer != nil {
 		r.stopIssuer()
 	}
+	r.stopForwarder()
 	r.stop()
 	r.done.Wait()
 	_ = r.store.Close()

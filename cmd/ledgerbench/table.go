@@ -44,6 +44,12 @@ func (t *table) below(section, measure string, value, max float64, unit func(flo
 		target: "< " + unit(max), status: verdict(value < max), note: note})
 }
 
+// atMost appends a row whose figure must not exceed max.
+func (t *table) atMost(section, measure string, value, max float64, unit func(float64) string, note string) {
+	t.put(row{section: section, measure: measure, figure: unit(value),
+		target: "≤ " + unit(max), status: verdict(value <= max), note: note})
+}
+
 // faster appends a row whose duration must stay under max.
 func (t *table) faster(section, measure string, d, max time.Duration, note string) {
 	t.put(row{section: section, measure: measure, figure: ms(d), target: "< " + ms(max), status: verdict(d < max), note: note})
