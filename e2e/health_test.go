@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/licensing-ledger/ledger/internal/smalldisk"
 )
 
 // commandBound is the --command-timeout the health tests give ledgerd, and
@@ -94,7 +94,7 @@ func sendAtOnce(t *testing.T, l *ledgerd, n int) []timedAnswer {
 // LEDGER follow again, and every acknowledged command is still there (a
 // retry with its key answers it as a replay), after a restart too.
 func TestAFullDiskAnswersQuicklyAndRecovers(t *testing.T) {
-	disk := smallDisk(t)
+	disk := smalldisk.Mount(t)
 	l := startLedgerd(t, "--data", disk, "--command-timeout", commandBound.String())
 	acked := ackedCommands{}
 	for i := range 5 {
@@ -102,7 +102,7 @@ func TestAFullDiskAnswersQuicklyAndRecovers(t *testing.T) {
 	}
 	requireReady(t, l, 10*time.Second)
 
-	filler := fillDisk(t, disk)
+	filler := smalldisk.Fill(t, disk)
 	first := firstRefusal(t, l, &acked)
 	t.Logf("the first command refused on the full disk took %s", first)
 	t.Run("RefusedQuickly", func(t *testing.T) {
@@ -130,43 +130,6 @@ func TestAFullDiskAnswersQuicklyAndRecovers(t *testing.T) {
 	acked.requireKept(t, l)
 	l.restart()
 	acked.requireKept(t, l)
-}
-
-// smallDisk mounts an 8 MiB tmpfs for the test, or skips the test where
-// mounting is not permitted (not root), except in CI, which runs as root.
-func smallDisk(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "disk")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", dir).CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("cannot mount a tmpfs to fill (needs root): %v: %s", err, out)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Logf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file until the disk is full and returns its path.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			require.True(t, strings.Contains(err.Error(), "no space left"), "filling the disk: %v", err)
-			return path
-		}
-	}
 }
 
 // firstRefusal sends commands until one is refused, and returns how long

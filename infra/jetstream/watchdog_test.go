@@ -2,11 +2,7 @@ package jetstream_test
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +11,7 @@ import (
 
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/licensing-ledger/ledger/internal/smalldisk"
 )
 
 // TestTheWatchdogBringsJetStreamBackAfterAFullDisk fills the 8 MiB disk
@@ -25,7 +22,7 @@ import (
 // store takes appends again, every acknowledged one still there, and the
 // subscriptions end, to be started again on consumers that exist.
 func TestTheWatchdogBringsJetStreamBackAfterAFullDisk(t *testing.T) {
-	dir := mountSmallDisk(t)
+	dir := smalldisk.Mount(t)
 	env := startEnvWith(t, jetstream.EmbeddedConfig{StoreDir: dir}, jetstream.StreamConfig{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -53,7 +50,7 @@ func TestTheWatchdogBringsJetStreamBackAfterAFullDisk(t *testing.T) {
 	subscribed := make(chan error, 1)
 	go func() { subscribed <- env.store.Subscribe(ctx, 0, func(events.Record) error { return nil }) }()
 
-	filler := fill(t, dir)
+	filler := smalldisk.Fill(t, dir)
 	var err error
 	for i := 0; i < 50 && err == nil; i++ {
 		err = add(20_000)
@@ -88,43 +85,6 @@ func recordIDs(recs []events.Record) []string {
 		ids[i] = r.ID
 	}
 	return ids
-}
-
-// mountSmallDisk mounts an 8 MiB tmpfs for the test, or skips it where
-// mounting is not permitted (not root), except in CI, which runs as root.
-func mountSmallDisk(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "disk")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", dir).CombinedOutput(); err != nil {
-		msg := fmt.Sprintf("cannot mount a tmpfs to fill (needs root): %v: %s", err, out)
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
-			t.Logf("umount %s: %v: %s", dir, err, out)
-		}
-	})
-	return dir
-}
-
-// fill writes a file until the disk is full and returns its path.
-func fill(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer f.Close()
-	buf := make([]byte, 64<<10)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			require.True(t, strings.Contains(err.Error(), "no space left"), "filling the disk: %v", err)
-			return path
-		}
-	}
 }
 
 // TestTheWatchdogEnablesAJetStreamTheServerDisabled: the server disables
