@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licensing-ledger/ledger/infra/auth"
+	"github.com/licensing-ledger/ledger/internal/testbin"
 )
 
 // auditorToken is the token of auditor@contoso, a GlobalReader.
@@ -195,10 +196,9 @@ type ctlResult struct {
 
 func buildLedgerctl(t *testing.T, l *ledgerd) *ledgerctl {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ledgerctl")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/ledgerctl")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "building ledgerctl: %s", out)
+	bin, remove, err := testbin.Build("../cmd/ledgerctl")
+	require.NoError(t, err)
+	t.Cleanup(remove)
 	return &ledgerctl{bin: bin, l: l}
 }
 

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/infra/auth"
+	"github.com/licensing-ledger/ledger/internal/testbin"
 	"github.com/stretchr/testify/require"
 )
 
@@ -29,19 +30,14 @@ import (
 var ledgerdBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "ledgerd-e2e")
+	bin, remove, err := testbin.Build("../cmd/ledgerd")
 	if err != nil {
-		panic(err)
-	}
-	ledgerdBin = filepath.Join(dir, "ledgerd")
-	build := exec.Command("go", "build", "-o", ledgerdBin, "../cmd/ledgerd")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building ledgerd:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	ledgerdBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/licensing-ledger/ledger/infra/auth"
+	"github.com/licensing-ledger/ledger/internal/testbin"
 )
 
 const (
@@ -55,19 +56,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "console browser tests: skipped, no chromium on PATH (scripts/install-tools.sh installs it)")
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "ledgerd-console")
+	bin, remove, err := testbin.Build("../../cmd/ledgerd")
 	if err != nil {
-		panic(err)
-	}
-	ledgerdBin = filepath.Join(dir, "ledgerd")
-	build := exec.Command("go", "build", "-o", ledgerdBin, "../../cmd/ledgerd")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building ledgerd:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	ledgerdBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
