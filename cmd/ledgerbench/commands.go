@@ -87,6 +87,13 @@ func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durabilit
 	cpBefore, countsBefore := r.checkpointStats(), r.store.counts()
 	clients := makeClients(models, cfg.clients)
 	run.inProcess, run.appends = measureInProcess(ctx, cfg, r, clients, log)
+	if !d.sync {
+		nw, err := measureNewWork(ctx, r, 3, newWorkCalls(cfg))
+		if err != nil {
+			return run, err
+		}
+		reportNewWork(t, nw)
+	}
 	if cfg.http {
 		if run.http, err = measureHTTP(ctx, cfg, r, models, clients, d, t, log); err != nil {
 			return run, err
