@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/licensing-ledger/ledger/checkpoint"
+	"github.com/licensing-ledger/ledger/checkpoint/checkpointtest"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/infra/auth"
@@ -33,7 +34,7 @@ type API struct {
 	// Issuer signs the tenant's checkpoints over the events as written;
 	// Log keeps them.
 	Issuer *checkpoint.Issuer
-	Log    *MemLog
+	Log    *checkpointtest.MemLog
 }
 
 // StartAPI plays the story in tenant "contoso" and serves it through the

@@ -4,13 +4,13 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/licensing-ledger/ledger/checkpoint"
+	"github.com/licensing-ledger/ledger/checkpoint/checkpointtest"
 	"github.com/licensing-ledger/ledger/events"
 )
 
@@ -23,7 +23,7 @@ func checkpointsCoverTheStore(f *fixture) {
 	require.NoError(f.t, err)
 	signer, err := checkpoint.NewSigner(skey)
 	require.NoError(f.t, err)
-	log := &memLog{notes: map[string][][]byte{}}
+	log := checkpointtest.NewMemLog()
 	f.appendInterleaved(9)
 
 	iss, stop := f.runIssuer(log, signer)
@@ -75,36 +75,4 @@ func (f *fixture) latest(iss *checkpoint.Issuer, tenant string) *checkpoint.Chec
 	require.Equal(f.t, tree.Size(), cp.Size, "the checkpoint covers every event stored")
 	require.Equal(f.t, tree.Root(), cp.Root)
 	return cp
-}
-
-// memLog is a checkpoint.Log in memory.
-type memLog struct {
-	mu    sync.Mutex
-	notes map[string][][]byte
-}
-
-func (l *memLog) Append(_ context.Context, tenant string, signed []byte) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.notes[tenant] = append(l.notes[tenant], signed)
-	return nil
-}
-
-func (l *memLog) Latest(_ context.Context, tenant string) ([]byte, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if ns := l.notes[tenant]; len(ns) > 0 {
-		return ns[len(ns)-1], nil
-	}
-	return nil, nil
-}
-
-func (l *memLog) Tenants(context.Context) ([]string, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for t := range l.notes {
-		out = append(out, t)
-	}
-	return out, nil
 }
