@@ -127,20 +127,29 @@ func (s *Server) permissions(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, map[string]any{"tenant": tenant, "principal": p.ID, "actions": allowed})
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+// listParams reads a list's ?cursor= and ?limit=, and its ?search= where
+// the list is searched; it answers a malformed one, and ok is false then.
+func listParams(w http.ResponseWriter, r *http.Request, searched bool) (pg projections.Page, search string, ok bool) {
 	pg, err := pageOf(r)
-	if err == nil {
-		var search string
+	if err == nil && searched {
 		search, err = searchOf(r)
-		if err == nil {
-			s.directoryQuery(w, r, domain.QueryUsers, "", func(tenant string) (any, error) {
-				users, next := s.directory.Users(tenant, search, pg)
-				return paged(tenant, "users", users, next), nil
-			})
-			return
-		}
 	}
-	writeError(w, err)
+	if err != nil {
+		writeError(w, err)
+		return pg, "", false
+	}
+	return pg, search, true
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	pg, search, ok := listParams(w, r, true)
+	if !ok {
+		return
+	}
+	s.directoryQuery(w, r, domain.QueryUsers, "", func(tenant string) (any, error) {
+		users, next := s.directory.Users(tenant, search, pg)
+		return paged(tenant, "users", users, next), nil
+	})
 }
 
 // getUser answers one user of the directory; a user may read their own.
@@ -162,14 +171,8 @@ type groupAnswer struct {
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
-	pg, err := pageOf(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	search, err := searchOf(r)
-	if err != nil {
-		writeError(w, err)
+	pg, search, ok := listParams(w, r, true)
+	if !ok {
 		return
 	}
 	s.directoryQuery(w, r, domain.QueryGroups, "", func(tenant string) (any, error) {
@@ -196,9 +199,8 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) groupMembers(w http.ResponseWriter, r *http.Request) {
 	group := r.PathValue("group")
-	pg, err := pageOf(r)
-	if err != nil {
-		writeError(w, err)
+	pg, _, ok := listParams(w, r, false)
+	if !ok {
 		return
 	}
 	s.directoryQuery(w, r, domain.QueryGroups, "", func(tenant string) (any, error) {
@@ -221,9 +223,8 @@ type memberErrorAnswer struct {
 
 func (s *Server) groupErrors(w http.ResponseWriter, r *http.Request) {
 	group := r.PathValue("group")
-	pg, err := pageOf(r)
-	if err != nil {
-		writeError(w, err)
+	pg, _, ok := listParams(w, r, false)
+	if !ok {
 		return
 	}
 	s.directoryQuery(w, r, domain.QueryGroups, "", func(tenant string) (any, error) {
@@ -250,9 +251,8 @@ type holderAnswer struct {
 // productUsers answers a page of the users holding a product.
 func (s *Server) productUsers(w http.ResponseWriter, r *http.Request) {
 	product := r.PathValue("product")
-	pg, err := pageOf(r)
-	if err != nil {
-		writeError(w, err)
+	pg, _, ok := listParams(w, r, false)
+	if !ok {
 		return
 	}
 	s.directoryQuery(w, r, domain.QueryLicenses, "", func(tenant string) (any, error) {
@@ -285,14 +285,8 @@ type catalogPlan struct {
 }
 
 func (s *Server) listCatalog(w http.ResponseWriter, r *http.Request) {
-	pg, err := pageOf(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	search, err := searchOf(r)
-	if err != nil {
-		writeError(w, err)
+	pg, search, ok := listParams(w, r, true)
+	if !ok {
 		return
 	}
 	cat := s.svc.Catalog()
