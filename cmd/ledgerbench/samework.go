@@ -15,6 +15,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	natsjs "github.com/nats-io/nats.go/jetstream"
+
+	"github.com/licensing-ledger/ledger/infra/jetstream"
 )
 
 // The streams and subjects of the "raw, same work" baseline: a log message
@@ -113,7 +115,7 @@ func ensureSameWorkStreams(ctx context.Context, js natsjs.JetStream) error {
 		Storage:          natsjs.FileStorage,
 		Retention:        natsjs.LimitsPolicy,
 		Discard:          natsjs.DiscardNew,
-		Duplicates:       2 * time.Minute,
+		Duplicates:       jetstream.DefaultDuplicates, // as LEDGER
 		AllowDirect:      true,
 		PersistMode:      natsjs.AsyncPersistMode,
 	})
