@@ -55,13 +55,22 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 		return err
 	}
 	reportCommands(t, d, run)
-	if cfg.pairs > 0 && !d.sync {
-		pairs, err := measureSameWorkPairs(ctx, cfg, dir, d, run.appends, log)
-		if err != nil {
-			return fmt.Errorf("same-work pairs: %w", err)
-		}
-		reportSameWorkPairs(t, pairs)
+	if cfg.pairs == 0 {
+		return nil
 	}
+	if d.sync {
+		pairs, err := measureLedgerPairs(ctx, cfg, dir, d, run.appends, rawPublishes, log)
+		if err != nil {
+			return fmt.Errorf("raw fsync pairs: %w", err)
+		}
+		reportRawFsyncPairs(t, pairs)
+		return nil
+	}
+	pairs, err := measureLedgerPairs(ctx, cfg, dir, d, run.appends, measureSameWork, log)
+	if err != nil {
+		return fmt.Errorf("same-work pairs: %w", err)
+	}
+	reportSameWorkPairs(t, pairs)
 	return nil
 }
 
