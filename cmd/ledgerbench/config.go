@@ -82,7 +82,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.http, "http", true, "measure the commands over HTTP too (and the queries)")
 	fs.BoolVar(&c.checkpoints, "checkpoints", true, "run the checkpoint issuer (L8) during the command runs, as ledgerd does; false measures the commands without it")
 	fs.BoolVar(&c.forward, "forward", true, "run the forwarder, which publishes every event into the LEDGER stream, during the command runs, as ledgerd does; false measures the commands without it, to see what publication costs")
-	fs.IntVar(&c.pairs, "pairs", 2, "alternating pairs of in-process runs with the forwarder on and off (default durability), for its CPU per command; 0 skips them")
+	fs.IntVar(&c.pairs, "pairs", 2, "alternating pairs behind each ratio (forwarder on and off; ledger and same-work raw; ledger and raw fsync publishes; HTTP and in process; queries idle and loaded); 0 skips them")
 	fs.DurationVar(&c.pairDuration, "pair-duration", 5*time.Second, "measured time of each run of those pairs")
 	fs.BoolVar(&c.smoke, "smoke", false, "a seconds-long run with tiny sizes, to check that everything works")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")

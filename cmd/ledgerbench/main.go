@@ -36,13 +36,14 @@ const (
 	secCommands = "commands"
 	secStorage  = "storage"
 	secQueries  = "queries"
+	secTail     = "query tail"
 	secReplay   = "replay"
 	secCold     = "cold load"
 	secMemory   = "memory"
 	secFsync    = "fsync study"
 )
 
-var sectionOrder = []string{secRatios, secCommands, secStorage, secQueries, secReplay, secCold, secMemory, secFsync}
+var sectionOrder = []string{secRatios, secCommands, secStorage, secQueries, secTail, secReplay, secCold, secMemory, secFsync}
 
 func main() {
 	log := newLogger(os.Getenv("LEDGERBENCH_DEBUG") != "")
