@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -181,6 +182,30 @@ func fieldsOf(line string) []string {
 	return out
 }
 
+// TestTailLeverSmoke tries each lever on the query tail with tiny sizes:
+// each must give its row.
+func TestTailLeverSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the run starts a NATS server")
+	}
+	gogc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gogc)
+	var out bytes.Buffer
+	args := []string{"--smoke", "--sections", "commands", "--durability", "default", "--tail-lever", "listener,gogc=400,limit=2", "--dir", t.TempDir()}
+	if code := cli(context.Background(), args, &out, discard); code != 0 {
+		t.Fatalf("ledgerbench %q exited with %d; output:\n%s", args, code, out.String())
+	}
+	for _, lever := range []string{"readers on a listener of their own", "GOGC 400", "commands limited to 2 at once"} {
+		line := rowOf(out.String(), "loaded query p99 with ÷ without: "+lever)
+		if !strings.Contains(line, "×") || !strings.Contains(line, "median of 2 alternating pairs") {
+			t.Errorf("no row for the lever %q: %q\n%s", lever, line, out.String())
+		}
+	}
+	if after := debug.SetGCPercent(gogc); after != gogc {
+		t.Errorf("the GOGC lever left GOGC at %d, not %d", after, gogc)
+	}
+}
+
 // rowOf returns the line of the table that holds measure.
 func rowOf(table, measure string) string {
 	for _, line := range strings.Split(table, "\n") {
@@ -224,6 +249,9 @@ func TestFlags(t *testing.T) {
 		{name: "UnknownDurability", args: []string{"--durability", "paranoid"}, fails: true},
 		{name: "UnknownStore", args: []string{"--store", "postgres"}, fails: true},
 		{name: "StrayArgument", args: []string{"now"}, fails: true},
+		{name: "Levers", args: []string{"--tail-lever", "listener, gogc=200,limit=8"}},
+		{name: "UnknownLever", args: []string{"--tail-lever", "gogc=off"}, fails: true},
+		{name: "LimitWithoutNumber", args: []string{"--tail-lever", "limit"}, fails: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseFlags(tc.args)

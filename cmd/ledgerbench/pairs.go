@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
 // The alternating pairs behind the ratios of the HTTP API: HTTP ÷ in
-// process without readers, and the query p99 loaded ÷ idle.
+// process without readers, and the query p99 loaded ÷ idle; and, with
+// --tail-lever, the pairs that try a lever on the query tail.
 
 // alternate returns the order of a pair's two runs, false first in the
 // even pairs and true first in the odd ones.
@@ -34,7 +37,8 @@ func (p queryPair) ratio() float64 {
 // measureHTTPPairs runs, on the rig and its API, cfg.pairs alternating
 // pairs of cfg.pairDuration runs in process and over HTTP without
 // readers, then cfg.pairs alternating pairs of query windows idle and
-// loaded (HTTP commands running), and adds their rows.
+// loaded (HTTP commands running), then the pairs of each lever of
+// --tail-lever, and adds their rows.
 func measureHTTPPairs(ctx context.Context, cfg config, r *rig, api *apiServer, models []*tenantModel, clients []*client, t *table, log *slog.Logger) {
 	in, web := inProcess{svc: r.svc}, newOverHTTP(api.commands)
 	hp := make([]httpPair, cfg.pairs)
@@ -62,6 +66,10 @@ func measureHTTPPairs(ctx context.Context, cfg config, r *rig, api *apiServer, m
 		log.Info("query pair", "pair", i+1, "idle p99", qp[i].idle.client.percentile(99), "loaded p99", qp[i].loaded.client.percentile(99))
 	}
 	reportQueryPairs(t, qp)
+
+	for _, l := range cfg.tailLevers {
+		reportLever(t, l, measureLever(ctx, cfg, api, models, clients, l, log))
+	}
 }
 
 // queryWindow runs the readers for length on the API, with the clients
@@ -114,4 +122,75 @@ func reportQueryPairs(t *table, pairs []queryPair) {
 	t.atMost(secRatios, "query p99 loaded ÷ idle, pairs", median(ratios), 5, times,
 		fmt.Sprintf("median of %d alternating pairs of %s query windows, HTTP commands running and not, GET /licenses and /requests p99 loaded ÷ idle: %s",
 			len(pairs), pairs[0].idle.elapsed.Round(100*time.Millisecond), strings.Join(each, "; ")))
+}
+
+// tailLever is a change that might shorten the query tail under load,
+// tried in alternating pairs of loaded windows without and with it.
+type tailLever struct {
+	name        string
+	ownListener bool                        // the readers on a listener of their own
+	apply       func(api *apiServer) func() // sets the lever and returns its undoing
+}
+
+// parseLever reads one --tail-lever: listener, gogc=N or limit=N.
+func parseLever(s string) (tailLever, error) {
+	name, arg, _ := strings.Cut(s, "=")
+	n, err := strconv.Atoi(arg)
+	switch {
+	case name == "listener" && arg == "":
+		return tailLever{name: "readers on a listener of their own", ownListener: true, apply: func(*apiServer) func() { return func() {} }}, nil
+	case name == "gogc" && err == nil && n > 0:
+		return tailLever{name: "GOGC " + arg, apply: func(*apiServer) func() {
+			old := debug.SetGCPercent(n)
+			return func() { debug.SetGCPercent(old) }
+		}}, nil
+	case name == "limit" && err == nil && n > 0:
+		return tailLever{name: "commands limited to " + arg + " at once", apply: func(api *apiServer) func() {
+			api.limitCommands(n)
+			return func() { api.limitCommands(0) }
+		}}, nil
+	}
+	return tailLever{}, fmt.Errorf("--tail-lever: %q is none of listener, gogc=N, limit=N", s)
+}
+
+// leverPair is a loaded query window without the lever and one with it.
+type leverPair struct{ off, on tailStats }
+
+// measureLever runs cfg.pairs alternating pairs of loaded query windows
+// of cfg.pairDuration without and with the lever.
+func measureLever(ctx context.Context, cfg config, api *apiServer, models []*tenantModel, clients []*client, l tailLever, log *slog.Logger) []leverPair {
+	pairs := make([]leverPair, cfg.pairs)
+	for i := range pairs {
+		for _, on := range alternate(i) {
+			if !on {
+				_, pairs[i].off, _ = queryWindow(ctx, cfg, api, models, clients, cfg.pairDuration, false, log)
+				continue
+			}
+			undo := l.apply(api)
+			_, pairs[i].on, _ = queryWindow(ctx, cfg, api, models, clients, cfg.pairDuration, l.ownListener, log)
+			undo()
+		}
+		log.Info("lever pair", "lever", l.name, "pair", i+1, "p99 with", pairs[i].on.client.percentile(99), "p99 without", pairs[i].off.client.percentile(99))
+	}
+	return pairs
+}
+
+// reportLever adds the median of the pairs' loaded query p99 with the
+// lever ÷ without, and each pair's figures: a lever that buys its p99 with
+// fewer commands shows it.
+func reportLever(t *table, l tailLever, pairs []leverPair) {
+	ratios, rates := make([]float64, len(pairs)), make([]float64, len(pairs))
+	var each []string
+	side := func(s tailStats) string {
+		return fmt.Sprintf("p99 %s (handler %s, sched %s, GC pauses %d, p99 %s), %s commands/s", ms(s.client.percentile(99)), ms(s.handler.percentile(99)),
+			ms(s.schedP99), s.pauses, ms(s.pauseP99), thousands(s.commandsPerSecond))
+	}
+	for i, p := range pairs {
+		ratios[i] = float64(p.on.client.percentile(99)) / float64(max(p.off.client.percentile(99), 1))
+		rates[i] = p.on.commandsPerSecond / max(p.off.commandsPerSecond, 1)
+		each = append(each, fmt.Sprintf("with %s; without %s", side(p.on), side(p.off)))
+	}
+	t.add(secTail, "loaded query p99 with ÷ without: "+l.name, times(median(ratios)),
+		fmt.Sprintf("median of %d alternating pairs of %s loaded windows; HTTP commands/s with ÷ without %s; %s",
+			len(pairs), pairs[0].off.elapsed.Round(100*time.Millisecond), times(median(rates)), strings.Join(each, " | ")))
 }
