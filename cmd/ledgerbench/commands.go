@@ -205,8 +205,9 @@ func measureHTTP(ctx context.Context, cfg config, api *apiServer, models []*tena
 		// the same readers first without writes, for the ratio of their p99
 		// under write load to their p99 idle
 		idle, idleTail, _ = queryWindow(ctx, cfg, api, models, nil, min(cfg.duration, 5*time.Second), false, log)
-		stopProfile := startHTTPProfile()
+		stopProfile, stopTrace := startHTTPProfile(), startTailTrace()
 		q, loadedTail, s = queryWindow(ctx, cfg, api, models, clients, cfg.duration, false, log)
+		stopTrace()
 		stopProfile()
 	}
 	log.Info("over HTTP", "commands/s", int(s.rate()), "p99", s.lat.percentile(99), "refused %", s.refusalRate())
