@@ -142,9 +142,11 @@ func (a *apiServer) close() {
 func (a *apiServer) openWindow() func() tailStats {
 	times := &handlerTimes{}
 	a.queryTimes.Store(times)
+	stopSampling := sampleRunnable()
 	start := readTail()
 	return func() tailStats {
 		s := tailSince(start)
+		s.runnable = stopSampling()
 		a.queryTimes.Store(nil)
 		s.handler = times.sorted()
 		return s

@@ -8,7 +8,7 @@
 // NATS server, as ledgerd runs it. Figures never fail the run: each row says
 // whether its target is met.
 //
-//	go run ./cmd/ledgerbench                   # about two and a half minutes on 2 CPUs
+//	go run ./cmd/ledgerbench                   # about four minutes on 2 CPUs
 //	go run ./cmd/ledgerbench --smoke           # seconds, tiny sizes
 //	go run ./cmd/ledgerbench --sections fsync  # the study of group commit under fsync
 //

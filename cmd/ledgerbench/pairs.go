@@ -182,8 +182,8 @@ func reportLever(t *table, l tailLever, pairs []leverPair) {
 	ratios, rates := make([]float64, len(pairs)), make([]float64, len(pairs))
 	var each []string
 	side := func(s tailStats) string {
-		return fmt.Sprintf("p99 %s (handler %s, sched %s, GC pauses %d, p99 %s), %s commands/s", ms(s.client.percentile(99)), ms(s.handler.percentile(99)),
-			ms(s.schedP99), s.pauses, ms(s.pauseP99), thousands(s.commandsPerSecond))
+		return fmt.Sprintf("p99 %s (handler %s, sched %s, %.1f runnable, GC pauses %d, p99 %s), %s commands/s", ms(s.client.percentile(99)), ms(s.handler.percentile(99)),
+			ms(s.schedP99), s.runnable, s.pauses, ms(s.pauseP99), thousands(s.commandsPerSecond))
 	}
 	for i, p := range pairs {
 		ratios[i] = float64(p.on.client.percentile(99)) / float64(max(p.off.client.percentile(99), 1))

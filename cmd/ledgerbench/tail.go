@@ -63,6 +63,7 @@ type tailStats struct {
 	assistShare       float64       // GC assists' share of the same
 	cycles            uint64        // GC cycles that ended in the window
 	processCPUShare   float64       // the process's CPU (getrusage) over the machine's CPUs × elapsed
+	runnable          float64       // goroutines runnable (not running) on average, sampled
 	handler           latencies
 	client            latencies
 	commandsPerSecond float64 // of the HTTP commands that ran meanwhile, if any
@@ -81,6 +82,38 @@ func tailSince(start tailReading) tailStats {
 	}
 	s.processCPUShare = float64(end.cpu-start.cpu) / (float64(s.elapsed) * float64(runtime.NumCPU()))
 	return s
+}
+
+// runnableEvery is how often a window samples the runnable goroutines.
+const runnableEvery = 5 * time.Millisecond
+
+// sampleRunnable samples /sched/goroutines/runnable every runnableEvery
+// until the returned function is called, which returns the average.
+func sampleRunnable() func() float64 {
+	stop, done := make(chan struct{}), make(chan float64, 1)
+	go func() {
+		s := []metrics.Sample{{Name: "/sched/goroutines/runnable:goroutines"}}
+		t := time.NewTicker(runnableEvery)
+		defer t.Stop()
+		var sum, n float64
+		for {
+			select {
+			case <-stop:
+				done <- sum / max(n, 1)
+				return
+			case <-t.C:
+				metrics.Read(s)
+				if s[0].Value.Kind() == metrics.KindUint64 {
+					sum += float64(s[0].Value.Uint64())
+					n++
+				}
+			}
+		}
+	}()
+	return func() float64 {
+		close(stop)
+		return <-done
+	}
 }
 
 // histP99 returns the 99th percentile of what a cumulative histogram
@@ -140,8 +173,8 @@ func reportTail(t *table, idle, loaded tailStats) {
 	}{{"idle", idle}, {"loaded", loaded}} {
 		s, name := w.s, w.name
 		t.add(secTail, "scheduler latency p99, "+name, ms(s.schedP99),
-			fmt.Sprintf("time a goroutine waited runnable for a CPU (/sched/latencies); %s waits in %s; the process used %s of the machine's %d CPUs",
-				thousands(float64(s.schedCount)), s.elapsed.Round(100*time.Millisecond), percent(s.processCPUShare), runtime.NumCPU()))
+			fmt.Sprintf("time a goroutine waited runnable for a CPU (/sched/latencies); %s waits in %s; %.1f goroutines runnable on average (sampled every %s); the process used %s of the machine's %d CPUs",
+				thousands(float64(s.schedCount)), s.elapsed.Round(100*time.Millisecond), s.runnable, runnableEvery, percent(s.processCPUShare), runtime.NumCPU()))
 		t.add(secTail, "GC stop-the-world pause p99, "+name, ms(s.pauseP99),
 			fmt.Sprintf("/sched/pauses/total/gc, stopping included; %s pauses, %d GC cycles (%.1f/s); about %s in all, %s of the window",
 				thousands(float64(s.pauses)), s.cycles, float64(s.cycles)/s.elapsed.Seconds(), ms(s.pauseTotal), percent(float64(s.pauseTotal)/float64(s.elapsed))))
