@@ -20,11 +20,10 @@ import (
 // window is open, and can hold the commands (every other method) to a
 // number executing at once. It listens twice on loopback: the commands'
 // and, by default, the readers' address, and a second address for readers
-// of their own (a lever on the query tail, see tailLevers).
+// of their own (a lever on the query tail, see tailLever).
 type apiServer struct {
 	h       http.Handler
 	servers []*http.Server
-	log     *slog.Logger
 
 	// commands is the client of the commands, and of the readers on the
 	// shared listener; readers is the client of the readers' own listener.
@@ -62,8 +61,7 @@ func startAPI(r *rig, models []*tenantModel, cfg config) (*apiServer, error) {
 		return nil, err
 	}
 	a := &apiServer{
-		h:   httpapi.New(httpapi.Config{Service: r.svc, Projector: r.projector, Licenses: r.licenses, Requests: r.requests, Auth: authn, Logger: r.log, Store: r.store}),
-		log: r.log,
+		h: httpapi.New(httpapi.Config{Service: r.svc, Projector: r.projector, Licenses: r.licenses, Requests: r.requests, Auth: authn, Logger: r.log, Store: r.store}),
 	}
 	var addrs []string
 	for range 2 {
