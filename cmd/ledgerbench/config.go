@@ -44,6 +44,7 @@ type config struct {
 
 	pairs        int           // alternating pairs of runs with the forwarder on and off
 	pairDuration time.Duration // measured time of each run of those pairs
+	tailLevers   []tailLever   // levers on the query tail to try in pairs (--tail-lever)
 
 	sections     map[string]bool
 	durabilities []durability
@@ -59,7 +60,7 @@ type config struct {
 // ones, for a run of seconds.
 func parseFlags(args []string) (config, error) {
 	var c config
-	var sections, durable string
+	var sections, durable, levers string
 	fs := flag.NewFlagSet("ledgerbench", flag.ContinueOnError)
 	fs.DurationVar(&c.duration, "duration", 15*time.Second, "measured time of each command run (in process and HTTP, for each durability)")
 	fs.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured time before each command run")
@@ -82,8 +83,9 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&c.http, "http", true, "measure the commands over HTTP too (and the queries)")
 	fs.BoolVar(&c.checkpoints, "checkpoints", true, "run the checkpoint issuer (L8) during the command runs, as ledgerd does; false measures the commands without it")
 	fs.BoolVar(&c.forward, "forward", true, "run the forwarder, which publishes every event into the LEDGER stream, during the command runs, as ledgerd does; false measures the commands without it, to see what publication costs")
-	fs.IntVar(&c.pairs, "pairs", 2, "alternating pairs of in-process runs with the forwarder on and off (default durability), for its CPU per command; 0 skips them")
+	fs.IntVar(&c.pairs, "pairs", 2, "alternating pairs behind each ratio (forwarder on and off; ledger and same-work raw; ledger and raw fsync publishes; HTTP and in process; queries idle and loaded); 0 skips them")
 	fs.DurationVar(&c.pairDuration, "pair-duration", 5*time.Second, "measured time of each run of those pairs")
+	fs.StringVar(&levers, "tail-lever", "", "levers on the query tail to try, comma-separated, each in --pairs alternating pairs of loaded query windows without and with it: listener (the readers on a listener of their own), gogc=N (debug.SetGCPercent(N)), limit=N (at most N commands executing at once in the HTTP server)")
 	fs.BoolVar(&c.smoke, "smoke", false, "a seconds-long run with tiny sizes, to check that everything works")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log debug lines")
@@ -98,6 +100,9 @@ func parseFlags(args []string) (config, error) {
 		return c, err
 	}
 	if c.durabilities, err = parseDurabilities(durable); err != nil {
+		return c, err
+	}
+	if c.tailLevers, err = parseLevers(levers); err != nil {
 		return c, err
 	}
 	if c.smoke {
@@ -140,6 +145,22 @@ func parseDurabilities(list string) ([]durability, error) {
 			return nil, fmt.Errorf("--durability: unknown durability %q; want default or fsync", name)
 		}
 		out = append(out, durabilities[i])
+	}
+	return out, nil
+}
+
+// parseLevers reads a comma-separated list of levers on the query tail.
+func parseLevers(list string) ([]tailLever, error) {
+	var out []tailLever
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		l, err := parseLever(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
 	}
 	return out, nil
 }

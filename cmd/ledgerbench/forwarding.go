@@ -110,20 +110,33 @@ func pairDurationOf(pairs []forwardPair) time.Duration {
 // microseconds formats a figure in µs.
 func microseconds(v float64) string { return fmt.Sprintf("%.0f µs", v) }
 
-// sameWorkPair is one alternating pair: a short in-process ledger run and
-// the same-work raw publishes of what it stored, each alone on the server.
-type sameWorkPair struct{ ledger, raw loadStats }
+// ledgerRawPair is one alternating pair: a short in-process ledger run and
+// the raw publishes (the same work, or one per append) of what it stored,
+// each alone on the server.
+type ledgerRawPair struct{ ledger, raw loadStats }
 
-func (p sameWorkPair) ratio() float64 { return p.ledger.rate() / p.raw.rate() }
+func (p ledgerRawPair) ratio() float64 { return p.ledger.rate() / p.raw.rate() }
 
-// measureSameWorkPairs alternates cfg.pairs short ledger runs with the
-// same-work raw publishes of what they stored, the order swapped every
-// pair (the raw run then copying the previous ledger run's work). Each pair
-// has a new server of its own: the ledger (store, projector, forwarder and
-// issuer as in the command run) seeds its tenants there, warms up, runs, and
-// is stopped before the raw run, so that each runs alone.
-func measureSameWorkPairs(ctx context.Context, cfg config, dir string, d durability, work appendCounts, log *slog.Logger) ([]sameWorkPair, error) {
-	pairs := make([]sameWorkPair, cfg.pairs)
+// rawRun publishes raw, on the server, the work of an in-process ledger
+// run: the same work (measureSameWork) or as many raw publishes as appends
+// (rawPublishes).
+type rawRun func(ctx context.Context, cfg config, srv *natsServer, work appendCounts, log *slog.Logger) (loadStats, error)
+
+// rawPublishes is measureRaw as a rawRun.
+func rawPublishes(ctx context.Context, cfg config, srv *natsServer, work appendCounts, log *slog.Logger) (loadStats, error) {
+	s, _, err := measureRaw(ctx, cfg, srv, work, log)
+	return s, err
+}
+
+// measureLedgerPairs alternates cfg.pairs short ledger runs with the raw
+// publishes of what they stored, the order swapped every pair (the raw run
+// then copying the previous ledger run's work, or, in the first pair,
+// work). Each pair has a new server of its own, of the durability: the
+// ledger (store, projector, forwarder and issuer as in the command run)
+// seeds its tenants there, warms up, runs, and is stopped before the raw
+// run, so that each runs alone.
+func measureLedgerPairs(ctx context.Context, cfg config, dir string, d durability, work appendCounts, raw rawRun, log *slog.Logger) ([]ledgerRawPair, error) {
+	pairs := make([]ledgerRawPair, cfg.pairs)
 	for i := range pairs {
 		err := func() error {
 			srv, err := commandServer(ctx, cfg, filepath.Join(dir, fmt.Sprintf("pair-%s-%d", d.name, i)), d.sync, log)
@@ -133,7 +146,7 @@ func measureSameWorkPairs(ctx context.Context, cfg config, dir string, d durabil
 			defer srv.close()
 			ledgerFirst := i%2 == 0
 			if !ledgerFirst {
-				if pairs[i].raw, err = measureSameWork(ctx, cfg, srv, work, log); err != nil {
+				if pairs[i].raw, err = raw(ctx, cfg, srv, work, log); err != nil {
 					return err
 				}
 			}
@@ -141,7 +154,7 @@ func measureSameWorkPairs(ctx context.Context, cfg config, dir string, d durabil
 				return err
 			}
 			if ledgerFirst {
-				if pairs[i].raw, err = measureSameWork(ctx, cfg, srv, work, log); err != nil {
+				if pairs[i].raw, err = raw(ctx, cfg, srv, work, log); err != nil {
 					return err
 				}
 			}
@@ -150,7 +163,7 @@ func measureSameWorkPairs(ctx context.Context, cfg config, dir string, d durabil
 		if err != nil {
 			return nil, err
 		}
-		log.Info("same-work pair", "pair", i+1, "ledger commands/s", int(pairs[i].ledger.rate()), "raw commands/s", int(pairs[i].raw.rate()))
+		log.Info("ledger and raw pair", "pair", i+1, "ledger commands/s", int(pairs[i].ledger.rate()), "raw/s", int(pairs[i].raw.rate()))
 	}
 	return pairs, nil
 }
@@ -175,15 +188,15 @@ func ledgerPairRun(ctx context.Context, cfg config, srv *natsServer, log *slog.L
 	}
 	clients := makeClients(models, cfg.clients)
 	drv := inProcess{svc: r.svc}
-	drive(ctx, clients, drv, min(cfg.warmup, cfg.pairDuration), "warming up, same-work pair", log)
+	drive(ctx, clients, drv, min(cfg.warmup, cfg.pairDuration), "warming up, ledger of a pair", log)
 	before := r.store.counts()
-	s := drive(ctx, clients, drv, cfg.pairDuration, "commands in process, same-work pair", log)
+	s := drive(ctx, clients, drv, cfg.pairDuration, "commands in process, ledger of a pair", log)
 	return s, r.store.counts().minus(before), nil
 }
 
 // reportSameWorkPairs adds the median of the pairs' ledger ÷ same-work
 // ratios.
-func reportSameWorkPairs(t *table, pairs []sameWorkPair) {
+func reportSameWorkPairs(t *table, pairs []ledgerRawPair) {
 	ratios := make([]float64, len(pairs))
 	var each []string
 	for i, p := range pairs {
@@ -192,6 +205,20 @@ func reportSameWorkPairs(t *table, pairs []sameWorkPair) {
 	}
 	t.atLeast(secRatios, "ledger ÷ raw same work, default, pairs", median(ratios), 0.8, times,
 		fmt.Sprintf("median of %d alternating pairs of %s in-process runs (each pair on a new server, the ledger seeded and warmed up, then stopped) and same-work runs of what they stored, commands/s: %s",
+			len(pairs), pairs[0].ledger.elapsed.Round(100*time.Millisecond), strings.Join(each, "; ")))
+}
+
+// reportRawFsyncPairs adds the median of the pairs' ledger ÷ raw fsync
+// publish ratios.
+func reportRawFsyncPairs(t *table, pairs []ledgerRawPair) {
+	ratios := make([]float64, len(pairs))
+	var each []string
+	for i, p := range pairs {
+		ratios[i] = p.ratio()
+		each = append(each, fmt.Sprintf("%s ÷ %s", thousands(p.ledger.rate()), thousands(p.raw.rate())))
+	}
+	t.atLeast(secRatios, "ledger ÷ raw publish, fsync, pairs", median(ratios), 1.5, times,
+		fmt.Sprintf("group commit: median of %d alternating pairs of %s in-process runs on a server that fsyncs every write (each pair on a new server, the ledger seeded and warmed up, then stopped) and raw publishes, one per append of the run, commands/s ÷ publishes/s: %s",
 			len(pairs), pairs[0].ledger.elapsed.Round(100*time.Millisecond), strings.Join(each, "; ")))
 }
 

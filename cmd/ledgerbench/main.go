@@ -8,7 +8,7 @@
 // NATS server, as ledgerd runs it. Figures never fail the run: each row says
 // whether its target is met.
 //
-//	go run ./cmd/ledgerbench                   # about two and a half minutes on 2 CPUs
+//	go run ./cmd/ledgerbench                   # about four minutes on 2 CPUs
 //	go run ./cmd/ledgerbench --smoke           # seconds, tiny sizes
 //	go run ./cmd/ledgerbench --sections fsync  # the study of group commit under fsync
 //
@@ -36,13 +36,14 @@ const (
 	secCommands = "commands"
 	secStorage  = "storage"
 	secQueries  = "queries"
+	secTail     = "query tail"
 	secReplay   = "replay"
 	secCold     = "cold load"
 	secMemory   = "memory"
 	secFsync    = "fsync study"
 )
 
-var sectionOrder = []string{secRatios, secCommands, secStorage, secQueries, secReplay, secCold, secMemory, secFsync}
+var sectionOrder = []string{secRatios, secCommands, secStorage, secQueries, secTail, secReplay, secCold, secMemory, secFsync}
 
 func main() {
 	log := newLogger(os.Getenv("LEDGERBENCH_DEBUG") != "")
