@@ -54,6 +54,13 @@ func main() {
 		}
 		return
 	}
+	if isReadersChild() {
+		if err := readersChild(); err != nil {
+			log.Error("readers' child failed", "err", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(cli(ctx, os.Args[1:], os.Stdout, log))

@@ -12,11 +12,12 @@ import (
 	"testing"
 )
 
-// TestMain lets the test binary serve as the memory child that the smoke
-// run starts, as the ledgerbench binary does.
+// TestMain lets the test binary serve as the memory child and the readers'
+// child that the smoke run starts, as the ledgerbench binary does.
 func TestMain(m *testing.M) {
-	if isMemoryChild() {
-		if err := memoryChild(discard); err != nil {
+	child := map[bool]func() error{isMemoryChild(): func() error { return memoryChild(discard) }, isReadersChild(): readersChild}[true]
+	if child != nil {
+		if err := child(); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}

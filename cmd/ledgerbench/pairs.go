@@ -85,7 +85,7 @@ func queryWindow(ctx context.Context, cfg config, api *apiServer, models []*tena
 	var q queryStats
 	var s loadStats
 	var wg sync.WaitGroup
-	wg.Go(func() { q = readQueries(ctx, hc, models, cfg.readers, cfg.queryRate, length) })
+	wg.Go(func() { q = readQueries(ctx, hc.addr, models, cfg.readers, cfg.queryRate, length) })
 	if len(clients) > 0 {
 		s = drive(ctx, clients, newOverHTTP(api.commands), length, "commands over HTTP, readers querying", log)
 	}

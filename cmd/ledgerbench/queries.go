@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -29,16 +30,37 @@ var queryOf = map[string]string{"licenses": "", "requests": "?status=pending"}
 // the queries' load on the ledger stays the same however fast they are
 // answered; a reader held up catches up by sending at once, for up to
 // maxBehind. Without one (rate 0) they ask as fast as the answers come.
-func readQueries(ctx context.Context, hc *leanClient, models []*tenantModel, readers int, rate float64, length time.Duration) queryStats {
-	deadline := time.Now().Add(length)
-	var every time.Duration
-	if rate > 0 {
-		every = time.Duration(float64(readers) / rate * float64(time.Second))
+//
+// The readers run in a process of their own (see readersChild), as a
+// console's users are elsewhere: in the ledger's process their goroutines
+// would wait for a CPU behind the ledger's, and the latency they measure
+// would be the benchmark's scheduling as much as the ledger's answer.
+func readQueries(ctx context.Context, addr string, models []*tenantModel, readers int, rate float64, length time.Duration) queryStats {
+	spec := readersSpec{Addr: addr, Readers: readers, Rate: rate, Length: length}
+	for _, m := range models {
+		spec.Tenants = append(spec.Tenants, readTenant{ID: m.id, Token: m.adminToken()})
 	}
-	parts := make([]queryStats, readers)
+	q, err := runReaders(ctx, spec)
+	if err != nil {
+		slog.Error("the readers' process failed", "err", err)
+		return queryStats{failed: 1}
+	}
+	return q
+}
+
+// readAll runs the readers of spec in this process.
+func readAll(ctx context.Context, spec readersSpec) queryStats {
+	hc := newLeanClient(spec.Addr, spec.Readers)
+	defer hc.closeIdle()
+	deadline := time.Now().Add(spec.Length)
+	var every time.Duration
+	if spec.Rate > 0 {
+		every = time.Duration(float64(spec.Readers) / spec.Rate * float64(time.Second))
+	}
+	parts := make([]queryStats, spec.Readers)
 	var wg sync.WaitGroup
 	for i := range parts {
-		wg.Go(func() { parts[i] = readLoop(ctx, hc, models, uint64(i), every, deadline) })
+		wg.Go(func() { parts[i] = readLoop(ctx, hc, spec.Tenants, uint64(i), every, deadline) })
 	}
 	wg.Wait()
 	var out queryStats
@@ -53,16 +75,16 @@ func readQueries(ctx context.Context, hc *leanClient, models []*tenantModel, rea
 }
 
 // readLoop is one reader, sending a query every interval (0: at once).
-func readLoop(ctx context.Context, hc *leanClient, models []*tenantModel, seed uint64, every time.Duration, deadline time.Time) queryStats {
+func readLoop(ctx context.Context, hc *leanClient, tenants []readTenant, seed uint64, every time.Duration, deadline time.Time) queryStats {
 	rng := rand.New(rand.NewPCG(seed, 42))
 	var s queryStats
 	due := time.Now()
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		m := models[rng.IntN(len(models))]
+		m := tenants[rng.IntN(len(tenants))]
 		for _, view := range []string{"licenses", "requests"} {
 			due = pace(due, every)
 			start := time.Now()
-			n, err := get(ctx, hc, "/v1/tenants/"+m.id+"/"+view+queryOf[view], m.adminToken())
+			n, err := get(ctx, hc, "/v1/tenants/"+m.ID+"/"+view+queryOf[view], m.Token)
 			d := time.Since(start)
 			if err != nil {
 				s.failed++
