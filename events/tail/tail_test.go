@@ -484,7 +484,7 @@ type jsEnv struct {
 	store *jetstream.Store
 }
 
-func startJetStream(t *testing.T, dir string) *jsEnv {
+func startJetStream(t testing.TB, dir string) *jsEnv {
 	t.Helper()
 	ns, err := jetstream.StartEmbedded(jetstream.EmbeddedConfig{StoreDir: dir, Logger: quiet})
 	require.NoError(t, err)
