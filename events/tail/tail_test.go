@@ -151,7 +151,7 @@ func TestStoreFailuresAreResumed(t *testing.T) {
 	for name, open := range stores {
 		t.Run(name, func(t *testing.T) {
 			src := newSource(open(t))
-			src.failAfter.Store(7)
+			src.failAfter.Store(20)
 			src.headFailures.Store(2)
 			w := newWriter(t, src.Store)
 			w.appendN(40)
@@ -256,6 +256,7 @@ func TestCloseEndsSubscribers(t *testing.T) {
 	for _, s := range []*collector{live, direct} {
 		select {
 		case err := <-s.done:
+			s.done <- err // for the cleanup's stop
 			require.ErrorIs(t, err, tail.ErrClosed)
 		case <-time.After(waitTimeout):
 			t.Fatal("Subscribe did not end with the tail")
