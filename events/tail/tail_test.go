@@ -23,6 +23,8 @@ import (
 	"github.com/licensing-ledger/ledger/events/storetest"
 	"github.com/licensing-ledger/ledger/events/tail"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
+	"github.com/licensing-ledger/ledger/infra/kurrentdb"
+	"github.com/licensing-ledger/ledger/infra/kurrentdb/kurrentdbtest"
 )
 
 // waitTimeout bounds every wait of these tests.
@@ -43,6 +45,22 @@ func TestConformance(t *testing.T) {
 			env.stop()
 			env = startJetStream(t, dir)
 			return tail.Wrap(env.store, tail.Config{Records: 4, Logger: quiet})
+		}
+	})
+}
+
+// TestConformanceKurrentDB runs the suite against the KurrentDB store over
+// its in-process stand-in, through a window of four records: its
+// positions are commit positions in $all, and its head a record's.
+func TestConformanceKurrentDB(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) func() events.Store {
+		srv := kurrentdbtest.Start(t)
+		return func() events.Store {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			store, err := kurrentdb.Open(ctx, srv.ConnectionString(), kurrentdb.WithLogger(quiet))
+			require.NoError(t, err)
+			return tail.Wrap(store, tail.Config{Records: 4, Logger: quiet})
 		}
 	})
 }
