@@ -18,6 +18,7 @@ import (
 	"github.com/licensing-ledger/ledger/checkpoint"
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
+	"github.com/licensing-ledger/ledger/events/tail"
 	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/forward"
 	"github.com/licensing-ledger/ledger/infra/httpapi"
@@ -175,12 +176,15 @@ type rig struct {
 }
 
 // newRig opens the store and starts the projector and, with forwarding,
-// the forwarder.
+// the forwarder. As in ledgerd, the projector, the forwarder and the
+// checkpoint issuer follow the store through one shared subscription
+// (package tail).
 func newRig(ctx context.Context, nc *nats.Conn, forwarding bool, log *slog.Logger) (*rig, error) {
 	store, err := openStore(ctx, nc)
 	if err != nil {
 		return nil, err
 	}
+	store.Store = tail.Wrap(store.Store, tail.Config{Logger: quietLogger(log)})
 	var fwd *forward.Forwarder
 	if forwarding {
 		if fwd, err = forward.New(store.Store, nc, forward.Config{Source: "jetstream", Logger: quietLogger(log)}); err != nil {

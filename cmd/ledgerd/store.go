@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/licensing-ledger/ledger/events"
+	"github.com/licensing-ledger/ledger/events/tail"
 	"github.com/licensing-ledger/ledger/infra/forward"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/licensing-ledger/ledger/infra/kurrentdb"
@@ -23,25 +24,30 @@ const (
 
 // openStore opens the event store --store names and starts forwarding its
 // events into the public LEDGER stream over nc, whichever the store: the
-// JetStream store's commit log (in the same NATS) or KurrentDB. Closing the
-// store stops the forwarder, and a forwarder that cannot go on calls fail,
-// which stops ledgerd. A LEDGER stream the forwarder would refuse
-// (forward.ErrForeignStream) stops ledgerd before it serves anything.
+// JetStream store's commit log (in the same NATS) or KurrentDB. The
+// forwarder, and whoever subscribes to the returned store (the projector,
+// the checkpoint issuer), follow the store through one shared subscription
+// (package tail). Closing the store stops the forwarder, and a forwarder
+// that cannot go on calls fail, which stops ledgerd. A LEDGER stream the
+// forwarder would refuse (forward.ErrForeignStream) stops ledgerd before
+// it serves anything.
 func openStore(ctx context.Context, cfg config, nc *nats.Conn, fail context.CancelCauseFunc, log *slog.Logger) (events.Store, error) {
 	store, err := openEventStore(ctx, cfg, nc, log)
 	if err != nil {
 		return nil, err
 	}
+	shared := tail.New(store, tail.Config{Logger: log})
 	streams := jetstream.StreamConfig{Replicas: cfg.replicas}
-	fwd, err := forward.New(store, nc, forward.Config{Stream: streams, Source: cfg.store, Logger: log})
+	fwd, err := forward.New(shared, nc, forward.Config{Stream: streams, Source: cfg.store, Logger: log})
 	if err == nil {
 		err = refuseForeignStream(ctx, fwd)
 	}
 	if err != nil {
+		_ = shared.Close()
 		_ = store.Close()
 		return nil, err
 	}
-	return startForwarding(store, fwd, fail), nil
+	return startForwarding(store, shared, fwd, fail), nil
 }
 
 // openEventStore opens the store itself.
@@ -79,17 +85,19 @@ func refuseForeignStream(ctx context.Context, fwd *forward.Forwarder) error {
 }
 
 // forwardingStore is an event store whose events a forwarder publishes to
-// NATS for as long as the store is open, HTTP shutdown included.
+// NATS for as long as the store is open, HTTP shutdown included, and whose
+// subscriptions share one, with the forwarder's, through a tail.
 type forwardingStore struct {
 	events.Store
+	tail *tail.Tail
 	stop context.CancelFunc
 	done chan struct{}
 }
 
 // startForwarding runs fwd in the background until the store is closed.
-func startForwarding(store events.Store, fwd *forward.Forwarder, fail context.CancelCauseFunc) *forwardingStore {
+func startForwarding(store events.Store, shared *tail.Tail, fwd *forward.Forwarder, fail context.CancelCauseFunc) *forwardingStore {
 	ctx, stop := context.WithCancel(context.Background())
-	s := &forwardingStore{Store: store, stop: stop, done: make(chan struct{})}
+	s := &forwardingStore{Store: store, tail: shared, stop: stop, done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		if err := fwd.Run(ctx); ctx.Err() == nil {
@@ -114,11 +122,19 @@ func (s *forwardingStore) RefuseWrites(reason error) {
 // Ping asks the store whether it takes appends (events.Pinger).
 func (s *forwardingStore) Ping(ctx context.Context) error { return events.Ping(ctx, s.Store) }
 
-// Close stops the forwarder, then closes the store. Events it had not
-// forwarded yet are forwarded on the next start, from the checkpoint.
+// Subscribe follows the store through the shared tail (tail.Tail.Subscribe):
+// fn must not modify the records' Data.
+func (s *forwardingStore) Subscribe(ctx context.Context, after events.Position, fn func(events.Record) error) error {
+	return s.tail.Subscribe(ctx, after, fn)
+}
+
+// Close stops the forwarder and the tail, then closes the store. Events it
+// had not forwarded yet are forwarded on the next start, from the
+// checkpoint.
 func (s *forwardingStore) Close() error {
 	s.stop()
 	<-s.done
+	_ = s.tail.Close()
 	return s.Store.Close()
 }
 
