@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,9 +16,7 @@ import (
 	"github.com/licensing-ledger/ledger/domain/catalog"
 	"github.com/licensing-ledger/ledger/events"
 	"github.com/licensing-ledger/ledger/events/tail"
-	"github.com/licensing-ledger/ledger/infra/auth"
 	"github.com/licensing-ledger/ledger/infra/forward"
-	"github.com/licensing-ledger/ledger/infra/httpapi"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 	"github.com/licensing-ledger/ledger/ledger"
 	"github.com/licensing-ledger/ledger/projections"
@@ -238,26 +233,4 @@ func (r *rig) close() {
 	r.stop()
 	r.done.Wait()
 	_ = r.store.Close()
-}
-
-// serveHTTP serves the API on a free loopback port until the returned
-// function is called; it returns the base URL.
-func (r *rig) serveHTTP(authn *auth.Authenticator) (string, func(), error) {
-	h := httpapi.New(httpapi.Config{Service: r.svc, Projector: r.projector, Licenses: r.licenses, Requests: r.requests, Auth: authn, Logger: r.log, Store: r.store})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelWarn)}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			r.log.Error("HTTP server stopped", "err", err)
-		}
-	}()
-	shutdown := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}
-	return "http://" + ln.Addr().String(), shutdown, nil
 }
