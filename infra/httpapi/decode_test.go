@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/licensing-ledger/ledger/domain"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
@@ -181,5 +182,62 @@ func TestEncodeCommandRoundTrips(t *testing.T) {
 		if !proto.Equal(msg, got) {
 			t.Errorf("%T: %s decodes to %v, want %v", msg, body, got, msg)
 		}
+	}
+}
+
+// BenchmarkDecodeCommand decodes the bodies of the benchmark's command
+// mix, as the API reads them (a new message each time).
+func BenchmarkDecodeCommand(b *testing.B) {
+	bodies := []struct{ name, body string }{
+		{"AssignLicense", `{"productId":"POWER_BI_PRO","userIds":["u0042"]}`},
+		{"RevokeAssignment", `{"productId":"POWER_BI_PRO","userIds":["u0001","u0002","u0003","u0004","u0005"]}`},
+		{"ChangeSeats", `{"subscriptionId":"sub-SPB","seats":120}`},
+		{"RequestLicense", `{"requestId":"req-1","productId":"SPB","userIds":["u0002"],"message":"needed for the quarterly report"}`},
+		{"ApproveRequest", `{"requestId":"req-1"}`},
+		{"PurchaseSubscription", `{"subscriptionId":"s1","productId":"SPB","seats":5,"channel":"CHANNEL_PARTNER"}`},
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		c := bodies[i%len(bodies)]
+		msg, _ := domain.NewCommand(c.name)
+		if err := DecodeCommand([]byte(c.body), msg); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// TestDecodeFastSetsTheGeneratedFields: every field of every command that
+// decodeFast can read, it sets in the generated struct directly, not
+// through protoreflect (which costs an allocation per value).
+func TestDecodeFastSetsTheGeneratedFields(t *testing.T) {
+	direct := 0
+	for _, name := range domain.Commands() {
+		msg, _ := domain.NewCommand(name)
+		plan := decodePlanOf(msg.ProtoReflect())
+		if !plan.ok {
+			continue
+		}
+		for json, f := range plan.fields {
+			fd := f.fd
+			var readable bool
+			switch fd.Kind() {
+			case protoreflect.StringKind:
+				readable = !fd.HasPresence() || fd.IsList()
+			case protoreflect.BoolKind, protoreflect.EnumKind, protoreflect.Int32Kind, protoreflect.Sint32Kind,
+				protoreflect.Sfixed32Kind, protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+				readable = !fd.HasPresence() && !fd.IsList()
+			}
+			if readable {
+				direct++
+				if f.goField < 0 {
+					t.Errorf("%s.%s (%s) goes through protoreflect", name, json, fd.Kind())
+				}
+			}
+		}
+	}
+	if direct == 0 {
+		t.Fatal("no field is set directly")
 	}
 }
