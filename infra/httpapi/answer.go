@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/licensing-ledger/ledger/ledger"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
@@ -95,8 +98,45 @@ func appendCommandResponse(b []byte, res ledger.Result) []byte {
 // by name for every event as Event.PayloadMessage does.
 var payloadOneof = (&ledgerv1.Event{}).ProtoReflect().Descriptor().Oneofs().ByName("payload")
 
+// payloadKind is one event type of the payload oneof: its name and the
+// plan of its message.
+type payloadKind struct {
+	name string
+	plan *msgPlan
+}
+
+// payloadKinds maps the Go type of each wrapper of the payload oneof
+// (*ledgerv1.Event_LicenseAssigned, ...) to its event type, so that an
+// event's payload is found by its Go type rather than by protoreflect's
+// WhichOneof and Get.
+var payloadKinds = sync.OnceValue(func() map[reflect.Type]payloadKind {
+	out := map[reflect.Type]payloadKind{}
+	fields := payloadOneof.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		e := &ledgerv1.Event{}
+		m := e.ProtoReflect()
+		m.Set(fd, m.NewField(fd))
+		out[reflect.TypeOf(e.Payload)] = payloadKind{name: string(fd.Message().Name()), plan: planOf(fd.Message())}
+	}
+	return out
+})
+
 // appendEventSummary appends the EventSummary of e.
 func appendEventSummary(b []byte, e *ledgerv1.Event) []byte {
+	if e.Payload != nil {
+		if k, ok := payloadKinds()[reflect.TypeOf(e.Payload)]; ok && k.plan.goType != nil {
+			// The wrapper is a pointer to a struct whose one field is the
+			// payload's pointer.
+			if pv := reflect.ValueOf(e.Payload).Elem().Field(0); !pv.IsNil() {
+				b = appendEventHead(b, e, k.name)
+				if out, ok := appendGo(b, pv.Elem(), k.plan); ok {
+					return append(out, '}')
+				}
+				return append(appendSlowPayload(b, pv.Interface().(proto.Message)), '}')
+			}
+		}
+	}
 	em := e.ProtoReflect()
 	var payload protoreflect.Message
 	typ := ""
@@ -104,13 +144,7 @@ func appendEventSummary(b []byte, e *ledgerv1.Event) []byte {
 		payload = em.Get(fd).Message()
 		typ = string(fd.Message().Name())
 	}
-	b = append(b, `{"id":`...)
-	b = appendString(b, e.GetId())
-	b = append(b, `,"type":`...)
-	b = appendString(b, typ)
-	b = append(b, `,"sequence":`...)
-	b = strconv.AppendUint(b, e.GetSequence(), 10)
-	b = append(b, `,"data":`...)
+	b = appendEventHead(b, e, typ)
 	if payload == nil {
 		return append(b, "{}}"...)
 	}
@@ -118,6 +152,17 @@ func appendEventSummary(b []byte, e *ledgerv1.Event) []byte {
 		return append(out, '}')
 	}
 	return append(appendSlowPayload(b, payload.Interface()), '}')
+}
+
+// appendEventHead appends an EventSummary up to its data's value.
+func appendEventHead(b []byte, e *ledgerv1.Event, typ string) []byte {
+	b = append(b, `{"id":`...)
+	b = appendString(b, e.GetId())
+	b = append(b, `,"type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"sequence":`...)
+	b = strconv.AppendUint(b, e.GetSequence(), 10)
+	return append(b, `,"data":`...)
 }
 
 // appendSlowPayload appends a payload the fast path does not handle, as
@@ -146,12 +191,19 @@ type msgPlan struct {
 	ok        bool
 	timestamp bool // google.protobuf.Timestamp, written as RFC 3339
 	fields    []fieldPlan
+	// goType is the generated struct whose fields appendGo reads directly
+	// (each field's goField), sub-messages included; nil when a field has
+	// explicit presence or no Go field of the expected type, or the
+	// message has no generated type: then the fields are read through
+	// protoreflect.
+	goType reflect.Type
 }
 
 type fieldPlan struct {
-	fd   protoreflect.FieldDescriptor
-	name string // `"jsonName":`
-	sub  *msgPlan
+	fd      protoreflect.FieldDescriptor
+	name    string // `"jsonName":`
+	sub     *msgPlan
+	goField int // index in msgPlan.goType
 }
 
 // plans caches a *msgPlan per message full name.
@@ -178,10 +230,20 @@ func buildPlan(md protoreflect.MessageDescriptor, building map[protoreflect.Full
 	building[name] = true
 	defer delete(building, name)
 	p := &msgPlan{ok: true}
+	var goFields map[protoreflect.FieldNumber]reflect.StructField
+	if mt, err := protoregistry.GlobalTypes.FindMessageByName(name); err == nil {
+		goFields = goFieldsOf(mt.Zero())
+		p.goType = reflect.TypeOf(mt.Zero().Interface())
+		if len(goFields) == 0 || p.goType.Kind() != reflect.Pointer {
+			p.goType = nil
+		} else {
+			p.goType = p.goType.Elem()
+		}
+	}
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
-		f := fieldPlan{fd: fd, name: string(appendString(nil, fd.JSONName())) + ":"}
+		f := fieldPlan{fd: fd, name: string(appendString(nil, fd.JSONName())) + ":", goField: -1}
 		if fd.IsMap() {
 			return &msgPlan{}
 		}
@@ -202,9 +264,51 @@ func buildPlan(md protoreflect.MessageDescriptor, building map[protoreflect.Full
 		default: // floats, groups
 			return &msgPlan{}
 		}
+		if sf, ok := goFields[fd.Number()]; ok && goTypeReads(fd, sf.Type, f.sub) {
+			f.goField = sf.Index[0]
+		} else {
+			p.goType = nil
+		}
 		p.fields = append(p.fields, f)
 	}
 	return p
+}
+
+// goTypeReads reports whether a generated struct field of type t holds
+// fd as appendGo reads it: without explicit presence (whose Go fields are
+// pointers), a slice for a list, a pointer to sub's struct for a message.
+func goTypeReads(fd protoreflect.FieldDescriptor, t reflect.Type, sub *msgPlan) bool {
+	if fd.IsMap() || (fd.HasPresence() && fd.Kind() != protoreflect.MessageKind) {
+		return false
+	}
+	if fd.IsList() {
+		if t.Kind() != reflect.Slice {
+			return false
+		}
+		t = t.Elem()
+	}
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return t.Kind() == reflect.Bool
+	case protoreflect.StringKind:
+		return t.Kind() == reflect.String
+	case protoreflect.BytesKind:
+		return t == reflect.TypeFor[[]byte]()
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind, protoreflect.EnumKind:
+		return t.Kind() == reflect.Int32
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return t.Kind() == reflect.Uint32
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return t.Kind() == reflect.Int64
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return t.Kind() == reflect.Uint64
+	case protoreflect.MessageKind:
+		if sub.timestamp {
+			return t == reflect.TypeFor[*timestamppb.Timestamp]()
+		}
+		return sub.goType != nil && t.Kind() == reflect.Pointer && t.Elem() == sub.goType
+	}
+	return false
 }
 
 // appendMessage appends m as protojson would, compacted and escaped as
@@ -214,7 +318,95 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, bool) {
 	if !p.ok {
 		return b, false
 	}
+	if p.goType != nil {
+		if rv := reflect.ValueOf(m.Interface()); rv.Kind() == reflect.Pointer && rv.Type().Elem() == p.goType && !rv.IsNil() {
+			return appendGo(b, rv.Elem(), p)
+		}
+	}
 	return appendPlanned(b, m, p)
+}
+
+// appendGo is appendPlanned reading the generated struct v's fields
+// directly rather than through protoreflect's Has and Get, which check
+// the field and box each value: a field is populated, as protoreflect's
+// Has says for fields without explicit presence, when it is not its zero
+// value (a list or bytes when not empty, a message when not nil).
+func appendGo(b []byte, v reflect.Value, p *msgPlan) ([]byte, bool) {
+	b = append(b, '{')
+	first := true
+	for i := range p.fields {
+		f := &p.fields[i]
+		fv := v.Field(f.goField)
+		if fv.IsZero() || (fv.Kind() == reflect.Slice && fv.Len() == 0) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, f.name...)
+		var ok bool
+		if f.fd.IsList() {
+			b = append(b, '[')
+			for j := range fv.Len() {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				if b, ok = appendGoValue(b, fv.Index(j), f); !ok {
+					return b, false
+				}
+			}
+			b = append(b, ']')
+			continue
+		}
+		if b, ok = appendGoValue(b, fv, f); !ok {
+			return b, false
+		}
+	}
+	return append(b, '}'), true
+}
+
+// appendGoValue is appendValue for a value read from a generated struct.
+func appendGoValue(b []byte, v reflect.Value, f *fieldPlan) ([]byte, bool) {
+	switch f.fd.Kind() {
+	case protoreflect.BoolKind:
+		return strconv.AppendBool(b, v.Bool()), true
+	case protoreflect.StringKind:
+		s := v.String()
+		if !utf8.ValidString(s) {
+			return b, false // protojson refuses it
+		}
+		return appendString(b, s), true
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		return strconv.AppendInt(b, v.Int(), 10), true
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		return strconv.AppendUint(b, v.Uint(), 10), true
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		b = append(b, '"')
+		return append(strconv.AppendInt(b, v.Int(), 10), '"'), true
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		b = append(b, '"')
+		return append(strconv.AppendUint(b, v.Uint(), 10), '"'), true
+	case protoreflect.BytesKind:
+		b = append(b, '"')
+		return append(base64.StdEncoding.AppendEncode(b, v.Bytes()), '"'), true
+	case protoreflect.EnumKind:
+		n := protoreflect.EnumNumber(v.Int())
+		if d := f.fd.Enum().Values().ByNumber(n); d != nil {
+			return appendString(b, string(d.Name())), true
+		}
+		return strconv.AppendInt(b, int64(n), 10), true
+	case protoreflect.MessageKind:
+		if v.IsNil() {
+			return b, false // a nil element of a list: protojson decides
+		}
+		if f.sub.timestamp {
+			ts := v.Interface().(*timestamppb.Timestamp)
+			return appendTimestampOf(b, ts.GetSeconds(), int64(ts.GetNanos()))
+		}
+		return appendGo(b, v.Elem(), f.sub)
+	}
+	return b, false
 }
 
 func appendPlanned(b []byte, m protoreflect.Message, p *msgPlan) ([]byte, bool) {
@@ -295,7 +487,10 @@ func appendValue(b []byte, v protoreflect.Value, f *fieldPlan) ([]byte, bool) {
 // RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits.
 func appendTimestamp(b []byte, m protoreflect.Message) ([]byte, bool) {
 	fds := m.Descriptor().Fields()
-	secs, nanos := m.Get(fds.ByNumber(1)).Int(), m.Get(fds.ByNumber(2)).Int()
+	return appendTimestampOf(b, m.Get(fds.ByNumber(1)).Int(), m.Get(fds.ByNumber(2)).Int())
+}
+
+func appendTimestampOf(b []byte, secs, nanos int64) ([]byte, bool) {
 	if secs < -62135596800 || secs > 253402300799 || nanos < 0 || nanos > 999_999_999 {
 		return b, false
 	}

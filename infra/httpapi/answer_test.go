@@ -155,6 +155,10 @@ func TestCommandAnswerEdgeCases(t *testing.T) {
 		"no events":           {CommandID: "c1"},
 		"no payload":          {CommandID: "c1", Events: []*ledgerv1.Event{{Id: "e1", Sequence: 1}}},
 		"notice without link": {CommandID: "c1", Notice: &domain.Notice{Message: "use the portal"}},
+		"payload set to nil":  withPayload(func(e *ledgerv1.Event) { e.Payload = &ledgerv1.Event_LicenseAssigned{} }),
+		"empty lists": withPayload(func(e *ledgerv1.Event) {
+			e.Payload = &ledgerv1.Event_LicenseAssigned{LicenseAssigned: &ledgerv1.LicenseAssigned{UserId: "u", DisabledPlans: []string{}}}
+		}),
 		"timestamps": withPayload(func(e *ledgerv1.Event) {
 			e.Payload = &ledgerv1.Event_LicenseRemoved{LicenseRemoved: &ledgerv1.LicenseRemoved{UserId: "u", DataRetainedUntil: timestamppb.New(timestamppb.Now().AsTime())}}
 		}),
@@ -172,6 +176,21 @@ func TestCommandAnswerEdgeCases(t *testing.T) {
 		got, want := appendCommandResponse(nil, res), referenceAnswer(res)
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s:\n got %s\nwant %s", name, got, want)
+		}
+	}
+}
+
+// TestEveryEventTypeIsReadFromItsStruct: the answer reads every event
+// type's payload from its generated struct (appendGo), not through
+// protoreflect, which costs several times more.
+func TestEveryEventTypeIsReadFromItsStruct(t *testing.T) {
+	kinds := payloadKinds()
+	if len(kinds) != len(payloadFields()) {
+		t.Fatalf("%d payload wrappers for %d event types", len(kinds), len(payloadFields()))
+	}
+	for _, k := range kinds {
+		if k.plan.goType == nil {
+			t.Errorf("%s is read through protoreflect", k.name)
 		}
 	}
 }
