@@ -7,11 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/licensing-ledger/ledger/domain"
 	"github.com/licensing-ledger/ledger/ledger"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // CommandResponse is the answer to an accepted command. The server writes
@@ -62,7 +64,7 @@ func (s *Server) decodeCommand(w http.ResponseWriter, r *http.Request) (ledger.C
 	if err := domain.CheckTenantID(tenant); err != nil {
 		return ledger.Command{}, err
 	}
-	msg, ok := domain.NewCommand(name)
+	msg, ok := newCommand(name)
 	if !ok {
 		return ledger.Command{}, domain.Errorf(domain.CodeNotFound, "unknown command %q; the commands are listed in docs/API.md", name)
 	}
@@ -76,16 +78,82 @@ func (s *Server) decodeCommand(w http.ResponseWriter, r *http.Request) (ledger.C
 	}
 	b := getBuf() // decoding copies what it keeps, so the body's buffer is reused
 	defer putBuf(b)
-	body := bytes.NewBuffer((*b)[:0])
-	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	*b = body.Bytes()
+	body, err := readBody(w, r, b)
 	if err != nil {
 		return ledger.Command{}, s.bodyError(r, err)
 	}
-	if err := DecodeCommand(body.Bytes(), msg); err != nil {
+	if err := DecodeCommand(body, msg); err != nil {
 		return ledger.Command{}, err
 	}
 	return ledger.Command{Tenant: tenant, Message: msg, ID: key, CorrelationID: corr}, nil
+}
+
+// commandTypes maps each command's name to its message type, so that a
+// request's command is made without NewCommand's registry lookup by full
+// name (a concatenation and a lookup per request); the names are those
+// NewCommand accepts.
+var commandTypes = sync.OnceValue(func() map[string]protoreflect.MessageType {
+	out := map[string]protoreflect.MessageType{}
+	for _, name := range domain.Commands() {
+		if msg, ok := domain.NewCommand(name); ok {
+			out[name] = msg.ProtoReflect().Type()
+		}
+	}
+	return out
+})
+
+// newCommand is domain.NewCommand.
+func newCommand(name string) (proto.Message, bool) {
+	mt, ok := commandTypes()[name]
+	if !ok {
+		return nil, false
+	}
+	return mt.New().Interface(), true
+}
+
+// readBody reads a command body into b's buffer, refusing one larger than
+// MaxBodyBytes. A body that declares its length (the usual case) is read
+// with one ReadFull of that length and one Read that finds its end, which
+// net/http's body answers without reading the connection; one that does
+// not declare it, declares more than MaxBodyBytes, or goes on past what it
+// declared, is read (on) through http.MaxBytesReader as always, which
+// refuses it with the same error once past the limit (and has the server
+// close the connection after the answer).
+func readBody(w http.ResponseWriter, r *http.Request, b *[]byte) ([]byte, error) {
+	n := r.ContentLength
+	if n < 0 || n >= MaxBodyBytes {
+		return readBodyUpTo(w, r, b, 0)
+	}
+	if int64(cap(*b)) <= n {
+		*b = make([]byte, 0, n+1)
+	}
+	buf := (*b)[:n+1]
+	if _, err := io.ReadFull(r.Body, buf[:n]); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF // nothing arrived of a body of n > 0 bytes
+		}
+		return nil, err
+	}
+	m, err := r.Body.Read(buf[n:])
+	switch {
+	case m == 0 && err == io.EOF:
+		return buf[:n], nil
+	case err == io.EOF:
+		return buf[:n+int64(m)], nil
+	case err != nil:
+		return nil, err
+	}
+	*b = buf[:n+int64(m)]
+	return readBodyUpTo(w, r, b, len(*b))
+}
+
+// readBodyUpTo reads the rest of the body after the had bytes of *b,
+// through http.MaxBytesReader.
+func readBodyUpTo(w http.ResponseWriter, r *http.Request, b *[]byte, had int) ([]byte, error) {
+	body := bytes.NewBuffer((*b)[:had])
+	_, err := body.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBodyBytes-int64(had)))
+	*b = body.Bytes()
+	return *b, err
 }
 
 // bodyError turns a failure to read a command body into a refusal with a
