@@ -51,10 +51,13 @@ func putBuf(b *[]byte) {
 }
 
 // writeBody writes an encoded JSON body with its length, in one write.
+// The two header values share one slice, each header holding its own
+// part of it (capacity one: an Add to either allocates anew).
 func writeBody(w http.ResponseWriter, status int, contentType string, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{contentType}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	values := []string{contentType, strconv.Itoa(len(body))}
+	h["Content-Type"] = values[0:1:1]
+	h["Content-Length"] = values[1:2:2]
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
