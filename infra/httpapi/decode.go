@@ -30,6 +30,7 @@ import (
 type decodePlan struct {
 	ok     bool
 	fields map[string]*decodeField
+	goType reflect.Type // the message's Go type, whose fields goField index
 }
 
 // decodeField is one field of a command and where decodeFast puts it:
@@ -51,7 +52,7 @@ func decodePlanOf(m protoreflect.Message) *decodePlan {
 	if p, ok := decodePlans.Load(md.FullName()); ok {
 		return p.(*decodePlan)
 	}
-	p := &decodePlan{}
+	p := &decodePlan{goType: reflect.TypeOf(m.Interface())}
 	fields := md.Fields()
 	if md.Oneofs().Len() == 0 && fields.Len() <= 64 {
 		goFields := goFieldsOf(m)
@@ -131,8 +132,11 @@ func decodeFast(body []byte, msg proto.Message) bool {
 		return false
 	}
 	proto.Reset(msg)
+	// The plan is kept by full name: a message of another Go type with
+	// that name (dynamicpb) is set through protoreflect.
+	direct := reflect.TypeOf(msg) == plan.goType
 	rv := reflect.ValueOf(msg)
-	if rv.Kind() == reflect.Pointer {
+	if direct {
 		rv = rv.Elem()
 	}
 	var seen uint64
@@ -143,7 +147,7 @@ func decodeFast(body []byte, msg proto.Message) bool {
 			return false
 		}
 		seen |= f.bit
-		if f.goField >= 0 {
+		if direct && f.goField >= 0 {
 			return decodeGoField(&d, rv.Field(f.goField), f.fd)
 		}
 		return decodeValue(&d, m, f.fd)

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/licensing-ledger/ledger/domain"
 	ledgerv1 "github.com/licensing-ledger/ledger/proto/ledgerv1"
@@ -239,5 +240,27 @@ func TestDecodeFastSetsTheGeneratedFields(t *testing.T) {
 	}
 	if direct == 0 {
 		t.Fatal("no field is set directly")
+	}
+}
+
+// TestDecodeFastReadsDynamicMessages: a message of the same type that is
+// not the generated struct (dynamicpb) is set through protoreflect, with
+// the same result.
+func TestDecodeFastReadsDynamicMessages(t *testing.T) {
+	body := []byte(`{"productId":"SPB","userIds":["alice","bob"],"disabledPlans":["SWAY"]}`)
+	gen := &ledgerv1.AssignLicense{}
+	if !decodeFast(body, gen) {
+		t.Fatal("the generated message did not take the fast path")
+	}
+	dyn := dynamicpb.NewMessage(gen.ProtoReflect().Descriptor())
+	if !decodeFast(body, dyn) {
+		t.Fatal("the dynamic message did not take the fast path")
+	}
+	want := &ledgerv1.AssignLicense{}
+	if err := protojson.Unmarshal(body, want); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(gen, want) || !proto.Equal(dyn, want) {
+		t.Errorf("decoded %v and %v; want %v", gen, dyn, want)
 	}
 }
