@@ -78,7 +78,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.kurrentdbMaxAppend, "kurrentdb-max-append", kurrentdb.DefaultMaxAppendSize, "the KurrentDB node's MaxAppendSize in bytes: larger commands are refused as PayloadTooLarge before they are sent")
 	fs.StringVar(&c.authFile, "auth-file", "", "principals file (default: <data>/principals.json, created with an admin token if missing)")
 	fs.StringVar(&c.catalogFile, "catalog", "", "product catalog file replacing the built-in one")
-	fs.BoolVar(&c.syncAlways, "sync", false, "fsync every event before acknowledging it (embedded NATS; recommended in production)")
+	fs.BoolVar(&c.syncAlways, "sync", false, "fsync every event before acknowledging it, one fsync for the commands of many tenants (embedded NATS; recommended in production)")
 	fs.IntVar(&c.replicas, "replicas", 1, "replicas of the LEDGER_LOG and LEDGER streams (3 on a NATS cluster)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.expireInterval, "expire-interval", time.Hour, "how often pending requests older than 12 months are expired")

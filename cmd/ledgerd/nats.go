@@ -77,6 +77,29 @@ func externalOptions(c natsConfig) []nats.Option {
 	return opts
 }
 
+// natsDir is where the embedded server keeps its files.
+func (c config) natsDir() string { return filepath.Join(c.data, "nats") }
+
+// groupCommit reports whether the store fsyncs the commit log itself, many
+// appends per fsync (jetstream.Store.GroupCommit): with --sync on the
+// embedded server and the JetStream store. With KurrentDB as the store,
+// --sync keeps the embedded server fsyncing every write of its streams.
+func (c config) groupCommit() bool {
+	return c.syncAlways && c.nats.url == "" && c.store != storeKurrentDB
+}
+
+// fsyncMode names the durability in the start-up log line.
+func (c config) fsyncMode() string {
+	switch {
+	case c.groupCommit():
+		return "group commit of the log before each acknowledgement"
+	case c.syncAlways:
+		return "every write"
+	default:
+		return "off (written to the OS; the server syncs every 2 minutes)"
+	}
+}
+
 // startEmbedded runs NATS in the process. Only ledgerd itself may write:
 // it connects with a password made anew at each start that never leaves the
 // process, and any other client is a read-only subscriber.
@@ -90,7 +113,7 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, *jetstream.Watchdo
 		return nil, nil, nil, err
 	}
 	ecfg := jetstream.EmbeddedConfig{
-		StoreDir: filepath.Join(cfg.data, "nats"), Listen: cfg.nats.listen, SyncAlways: cfg.syncAlways,
+		StoreDir: cfg.natsDir(), Listen: cfg.nats.listen, SyncAlways: cfg.syncAlways && !cfg.groupCommit(),
 		ServerName: "ledgerd", Logger: log, LedgerPassword: password, Consumers: consumers,
 	}
 	ns, err := jetstream.StartEmbedded(ecfg)
@@ -104,7 +127,7 @@ func startEmbedded(cfg config, log *slog.Logger) (*nats.Conn, *jetstream.Watchdo
 		return nil, nil, nil, err
 	}
 	log.Info("embedded NATS with JetStream running", "data", cfg.data, "clients", cfg.nats.listen,
-		"client_access", "read-only", "fsync_every_event", cfg.syncAlways, "max_payload", nc.MaxPayload())
+		"client_access", "read-only", "fsync", cfg.fsyncMode(), "max_payload", nc.MaxPayload())
 	return nc, jetstream.NewWatchdog(ns, ecfg), func() { nc.Close(); ns.Shutdown(); ns.WaitForShutdown() }, nil
 }
 

@@ -59,6 +59,12 @@ func openEventStore(ctx context.Context, cfg config, nc *nats.Conn, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("opening the event store: %w", err)
 	}
+	if cfg.groupCommit() {
+		if err := store.GroupCommit(ctx, cfg.natsDir()); err != nil {
+			_ = store.Close()
+			return nil, fmt.Errorf("opening the event store: %w", err)
+		}
+	}
 	log.Info("event store: NATS JetStream; events forwarded to the public stream", "log", jetstream.LogStreamName, "stream", jetstream.StreamName)
 	return store, nil
 }

@@ -37,7 +37,9 @@ type EmbeddedConfig struct {
 	Listen string
 	// SyncAlways makes JetStream fsync every write before acknowledging it.
 	// Off, the server flushes on its sync interval (about two minutes), which
-	// is faster but can lose the latest acknowledged events on a power cut.
+	// is faster but can lose the latest acknowledged events on a power cut,
+	// unless the store makes its log durable itself (Store.GroupCommit, one
+	// fsync for many appends: what ledgerd --sync does).
 	SyncAlways bool
 	// ServerName names the server in logs and monitoring; empty lets the
 	// server use its generated id.

@@ -39,6 +39,9 @@ func (s *Store) Read(ctx context.Context, tenant string, after events.Cursor, fn
 	if !ValidToken(tenant) {
 		return fmt.Errorf("jetstream: invalid tenant id %q", tenant)
 	}
+	if s.commit != nil {
+		fn = s.commit.durableFirst(ctx, fn)
+	}
 	return s.read(ctx, tenant, after.Position, fn)
 }
 

@@ -71,6 +71,9 @@ type Store struct {
 	restartMu sync.Mutex
 	restarts  context.Context
 	restarted context.CancelFunc
+	// commit, when set (GroupCommit), makes appends durable with the
+	// ledger's own fsyncs, many appends per fsync.
+	commit *groupCommit
 }
 
 var (
@@ -103,6 +106,9 @@ func Open(ctx context.Context, nc *nats.Conn, cfg StreamConfig) (*Store, error) 
 func (s *Store) Close() error {
 	s.end()
 	s.watch.stop(s.nc)
+	if s.commit != nil {
+		s.commit.close()
+	}
 	return nil
 }
 
@@ -139,7 +145,14 @@ func (s *Store) Append(ctx context.Context, tenant string, expected events.Curso
 	if err != nil {
 		return events.Cursor{}, err
 	}
-	return s.settle(ctx, tenant, expected, recs, resp)
+	cur, err := s.settle(ctx, tenant, expected, recs, resp)
+	if err != nil || s.commit == nil {
+		return cur, err
+	}
+	if err := s.commit.wait(ctx, msgSeq(cur.Position)); err != nil {
+		return events.Cursor{}, err
+	}
+	return cur, nil
 }
 
 // validateAppend checks what Append promises to refuse before sending.
@@ -410,6 +423,11 @@ func (s *Store) Ping(ctx context.Context) error {
 	}
 	if reason := s.refusal(); reason != nil {
 		return writesRefused(reason)
+	}
+	if s.commit != nil {
+		if err := s.commit.err(); err != nil {
+			return err
+		}
 	}
 	_, err := s.Head(ctx)
 	return err

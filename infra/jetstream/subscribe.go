@@ -23,6 +23,9 @@ func (s *Store) Subscribe(ctx context.Context, after events.Position, fn func(ev
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if s.commit != nil {
+		fn = s.commit.durableFirst(ctx, fn)
+	}
 	defer context.AfterFunc(s.life, func() { cancel(nil) })()
 	defer context.AfterFunc(s.restartsNow(), func() { cancel(errRestarted) })()
 	cons, err := s.stream.OrderedConsumer(ctx, natsjs.OrderedConsumerConfig{
