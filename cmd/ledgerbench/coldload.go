@@ -27,7 +27,7 @@ func coldSection(ctx context.Context, cfg config, dir string, t *table, log *slo
 		return err
 	}
 	defer srv.close()
-	store, err := openStore(ctx, srv.nc)
+	store, err := openStore(ctx, srv.nc, "")
 	if err != nil {
 		return err
 	}

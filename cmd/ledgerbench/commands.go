@@ -46,10 +46,15 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 	if err != nil {
 		return err
 	}
-	if run.raw, run.rawSize, err = measureRaw(ctx, cfg, srv, run.appends, log); err != nil {
+	raw, closeRaw, err := rawServer(srv, filepath.Join(dir, "commands-"+d.name+"-raw"), log)
+	if err != nil {
 		return err
 	}
-	if run.sameWork, err = measureSameWork(ctx, cfg, srv, run.appends, log); err != nil {
+	defer closeRaw()
+	if run.raw, run.rawSize, err = measureRaw(ctx, cfg, raw, run.appends, log); err != nil {
+		return err
+	}
+	if run.sameWork, err = measureSameWork(ctx, cfg, raw, run.appends, log); err != nil {
 		return err
 	}
 	reportCommands(t, d, run)
@@ -77,7 +82,7 @@ func commandSection(ctx context.Context, cfg config, dir string, d durability, t
 // of it is still attached while the raw rows run.
 func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durability, t *table, log *slog.Logger) (commandRun, error) {
 	var run commandRun
-	r, err := newRig(ctx, srv.nc, cfg.forward, log)
+	r, err := newRig(ctx, srv.nc, srv.commitDir, cfg.forward, log)
 	if err != nil {
 		return run, err
 	}
@@ -125,13 +130,34 @@ func measureLedger(ctx context.Context, cfg config, srv *natsServer, d durabilit
 	return run, nil
 }
 
-// commandServer starts the NATS server of a command run: embedded, or the
-// --nats-server binary in a process of its own.
+// commandServer starts the NATS server of a command run's ledger:
+// embedded, or the --nats-server binary in a process of its own. With sync,
+// the embedded server leaves the fsyncs to the ledger's group commit, as
+// ledgerd --sync does; a server in its own process fsyncs every write.
 func commandServer(ctx context.Context, cfg config, dir string, sync bool, log *slog.Logger) (*natsServer, error) {
 	if cfg.natsServer != "" {
 		return startExternalNATS(ctx, cfg.natsServer, dir, sync, log)
 	}
-	return startNATS(dir, sync, false, log)
+	srv, err := startNATS(dir, false, false, log)
+	if err == nil && sync {
+		srv.commitDir = dir
+	}
+	return srv, err
+}
+
+// rawServer returns the server for the raw rows beside the ledger's srv:
+// srv itself, unless the ledger group-commits on it; then a new server in
+// dir that fsyncs every write, the raw publisher's only way to durability.
+// close releases what rawServer started.
+func rawServer(srv *natsServer, dir string, log *slog.Logger) (raw *natsServer, close func(), err error) {
+	if srv.commitDir == "" {
+		return srv, func() {}, nil
+	}
+	raw, err = startNATS(dir, true, false, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return raw, raw.close, nil
 }
 
 // seedTenants writes the tenants' starting points, loads them into the

@@ -35,7 +35,7 @@ func buildDataset(ctx context.Context, cfg config, dir string, log *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	store, err := openStore(ctx, srv.nc)
+	store, err := openStore(ctx, srv.nc, "")
 	if err != nil {
 		srv.close()
 		return nil, err

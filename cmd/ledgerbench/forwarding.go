@@ -144,9 +144,14 @@ func measureLedgerPairs(ctx context.Context, cfg config, dir string, d durabilit
 				return err
 			}
 			defer srv.close()
+			rawSrv, closeRaw, err := rawServer(srv, filepath.Join(dir, fmt.Sprintf("pair-%s-%d-raw", d.name, i)), log)
+			if err != nil {
+				return err
+			}
+			defer closeRaw()
 			ledgerFirst := i%2 == 0
 			if !ledgerFirst {
-				if pairs[i].raw, err = raw(ctx, cfg, srv, work, log); err != nil {
+				if pairs[i].raw, err = raw(ctx, cfg, rawSrv, work, log); err != nil {
 					return err
 				}
 			}
@@ -154,7 +159,7 @@ func measureLedgerPairs(ctx context.Context, cfg config, dir string, d durabilit
 				return err
 			}
 			if ledgerFirst {
-				if pairs[i].raw, err = raw(ctx, cfg, srv, work, log); err != nil {
+				if pairs[i].raw, err = raw(ctx, cfg, rawSrv, work, log); err != nil {
 					return err
 				}
 			}
@@ -172,7 +177,7 @@ func measureLedgerPairs(ctx context.Context, cfg config, dir string, d durabilit
 // up and measures the clients in process for cfg.pairDuration; it returns
 // the run and what it appended, and stops the ledger.
 func ledgerPairRun(ctx context.Context, cfg config, srv *natsServer, log *slog.Logger) (loadStats, appendCounts, error) {
-	r, err := newRig(ctx, srv.nc, cfg.forward, log)
+	r, err := newRig(ctx, srv.nc, srv.commitDir, cfg.forward, log)
 	if err != nil {
 		return loadStats{}, appendCounts{}, err
 	}

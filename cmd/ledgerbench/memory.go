@@ -85,7 +85,7 @@ func memoryChild(log *slog.Logger) error {
 	// No forwarder: it keeps nothing that grows with the ledger, and here it
 	// would be forwarding the whole data set, which the store received
 	// directly, while the memory is measured.
-	r, err := newRig(ctx, nc, false, log)
+	r, err := newRig(ctx, nc, "", false, log)
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ func measureReplay(ctx context.Context, ds *dataset, log *slog.Logger) (time.Dur
 		return 0, err
 	}
 	defer nc.Close()
-	store, err := openStore(ctx, nc)
+	store, err := openStore(ctx, nc, "")
 	if err != nil {
 		return 0, err
 	}

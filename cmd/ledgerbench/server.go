@@ -31,6 +31,10 @@ type natsServer struct {
 
 	external     string // URL of the server in its own process
 	stopExternal func()
+	// commitDir, when set, is the server's store directory, and the ledger
+	// over it makes its appends durable itself (jetstream.Store.GroupCommit)
+	// on a server that does not fsync each write, as ledgerd --sync does.
+	commitDir string
 }
 
 // startNATS starts an embedded server keeping its files in dir; sync makes
@@ -139,10 +143,16 @@ func (a appendCounts) minus(b appendCounts) appendCounts {
 }
 
 // openStore opens the JetStream event store over the connection.
-func openStore(ctx context.Context, nc *nats.Conn) (*countingStore, error) {
+func openStore(ctx context.Context, nc *nats.Conn, commitDir string) (*countingStore, error) {
 	st, err := jetstream.Open(ctx, nc, jetstream.StreamConfig{})
 	if err != nil {
 		return nil, fmt.Errorf("opening the event store: %w", err)
+	}
+	if commitDir != "" {
+		if err := st.GroupCommit(ctx, commitDir); err != nil {
+			_ = st.Close()
+			return nil, fmt.Errorf("opening the event store: %w", err)
+		}
 	}
 	return &countingStore{Store: st}, nil
 }
@@ -174,8 +184,8 @@ type rig struct {
 // the forwarder. As in ledgerd, the projector, the forwarder and the
 // checkpoint issuer follow the store through one shared subscription
 // (package tail).
-func newRig(ctx context.Context, nc *nats.Conn, forwarding bool, log *slog.Logger) (*rig, error) {
-	store, err := openStore(ctx, nc)
+func newRig(ctx context.Context, nc *nats.Conn, commitDir string, forwarding bool, log *slog.Logger) (*rig, error) {
+	store, err := openStore(ctx, nc, commitDir)
 	if err != nil {
 		return nil, err
 	}
