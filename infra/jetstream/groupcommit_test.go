@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/licensing-ledger/ledger/events"
-	"github.com/licensing-ledger/ledger/events/storetest"
 	"github.com/licensing-ledger/ledger/infra/jetstream"
 )
 
@@ -32,16 +31,7 @@ func startGroupCommit(t testing.TB, dir string) *testEnv {
 // TestGroupCommitConformance runs the port's suite on a group-committing
 // store, restarting the server on the same directory at each open.
 func TestGroupCommitConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) func() events.Store {
-		dir := t.TempDir()
-		var env *testEnv
-		t.Cleanup(func() { env.stop() })
-		return func() events.Store {
-			env.stop()
-			env = startGroupCommit(t, dir)
-			return env.store
-		}
-	})
+	runConformance(t, startGroupCommit)
 }
 
 // TestGroupCommitFindsTheAppendInTheBlockFile pins what the group commit

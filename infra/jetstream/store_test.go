@@ -26,13 +26,21 @@ import (
 // server on the same store directory, so the suite's restart case proves
 // that events survive a server restart, not just a new client.
 func TestConformance(t *testing.T) {
+	runConformance(t, func(t testing.TB, dir string) *testEnv {
+		return startEnv(t, dir, jetstream.StreamConfig{})
+	})
+}
+
+// runConformance runs the port's suite on stores that start opens, each
+// open restarting the server on the same directory.
+func runConformance(t *testing.T, start func(t testing.TB, dir string) *testEnv) {
 	storetest.Run(t, func(t *testing.T) func() events.Store {
 		dir := t.TempDir()
 		var env *testEnv
 		t.Cleanup(func() { env.stop() })
 		return func() events.Store {
 			env.stop()
-			env = startEnv(t, dir, jetstream.StreamConfig{})
+			env = start(t, dir)
 			return env.store
 		}
 	})
