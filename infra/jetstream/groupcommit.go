@@ -154,10 +154,20 @@ func (g *groupCommit) durableFirst(ctx context.Context, fn func(events.Record) e
 	}
 }
 
-// close releases the open block file.
+// close waits for the fsync in progress, if any, releases the block file
+// and makes every later wait fail: nothing is durable by a closed store.
 func (g *groupCommit) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	for g.running != nil {
+		running := g.running
+		g.mu.Unlock()
+		<-running
+		g.mu.Lock()
+	}
+	if g.failed == nil {
+		g.failed = ErrClosed
+	}
 	g.files.close()
 }
 

@@ -222,3 +222,37 @@ func newestBlock(t testing.TB, storeDir string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestGroupCommitClosesAfterTheFsyncInProgress: Close waits for the fsync
+// an append is waiting for, and an append still waiting after Close is not
+// told its records are durable.
+func TestGroupCommitClosesAfterTheFsyncInProgress(t *testing.T) {
+	env := startGroupCommit(t, t.TempDir())
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	jetstream.WrapGroupCommitSync(env.store, func(sync func() error) error {
+		entered <- struct{}{}
+		<-release
+		return sync()
+	})
+	appended := make(chan error, 1)
+	go func() {
+		_, err := env.store.Append(env.ctx, "acme", events.Cursor{}, testRecords("acme", events.Cursor{}, 1))
+		appended <- err
+	}()
+	<-entered
+	closed := make(chan struct{})
+	go func() {
+		_ = env.store.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		t.Fatal("Close returned while an fsync was in progress")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	require.NoError(t, <-appended, "the fsync it waited for ended well")
+	_, err := env.store.Append(env.ctx, "acme", events.Cursor{}, testRecords("acme", events.Cursor{}, 1))
+	require.ErrorIs(t, err, jetstream.ErrClosed)
+}
