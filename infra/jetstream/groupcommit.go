@@ -219,7 +219,10 @@ func (b *blockFiles) path(n int) string {
 // (each full block fsynced a last time, the directory once, for their
 // names) and fsyncs the newest.
 func (b *blockFiles) sync() error {
-	moved := false
+	moved, err := b.reopenIfReplaced()
+	if err != nil {
+		return err
+	}
 	for {
 		next, err := os.Open(b.path(b.index + 1))
 		if errors.Is(err, fs.ErrNotExist) {
@@ -248,6 +251,35 @@ func (b *blockFiles) sync() error {
 		return nil
 	}
 	return b.last.Sync()
+}
+
+// reopenIfReplaced opens the newest block again if its name now holds
+// another file: the server rewrites a block by writing a new file and
+// renaming it over the old one (atomicOverwriteFile; for the log, which is
+// neither compressed nor encrypted and refuses deletes, it should not
+// happen), and an fsync of the old one would cover nothing it writes next.
+func (b *blockFiles) reopenIfReplaced() (bool, error) {
+	if b.last == nil {
+		return false, nil
+	}
+	named, err := os.Stat(b.path(b.index))
+	if err != nil {
+		return false, err
+	}
+	held, err := b.last.Stat()
+	if err != nil {
+		return false, err
+	}
+	if os.SameFile(named, held) {
+		return false, nil
+	}
+	f, err := os.Open(b.path(b.index))
+	if err != nil {
+		return false, err
+	}
+	_ = b.last.Close()
+	b.last = f
+	return true, nil
 }
 
 // syncDir fsyncs a directory, making the names of files created in it durable.
