@@ -235,6 +235,7 @@ func measureHTTP(ctx context.Context, cfg config, api *apiServer, models []*tena
 		q, loadedTail, s = queryWindow(ctx, cfg, api, models, clients, cfg.duration, false, log)
 		stopTrace()
 		stopProfile()
+		measurePacedQueries(ctx, cfg, api, models, clients, s.rate(), idle, t, log)
 	}
 	log.Info("over HTTP", "commands/s", int(s.rate()), "p99", s.lat.percentile(99), "refused %", s.refusalRate())
 	logDetails(log, s)

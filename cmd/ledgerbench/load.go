@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +94,18 @@ func mergeStats(parts []loadStats, elapsed time.Duration) loadStats {
 // returns what they measured. A progress line goes to the log every few
 // seconds.
 func drive(ctx context.Context, clients []*client, d driver, length time.Duration, what string, log *slog.Logger) loadStats {
+	return driveAt(ctx, clients, d, length, 0, what, log)
+}
+
+// driveAt is drive with the clients sending rate commands/s between them,
+// each on a fixed schedule (an open-loop load, as a service's users send:
+// a client held up sends what it owes at once); 0 sends each command as
+// soon as the last is answered.
+func driveAt(ctx context.Context, clients []*client, d driver, length time.Duration, rate float64, what string, log *slog.Logger) loadStats {
+	var every time.Duration
+	if rate > 0 {
+		every = time.Duration(float64(len(clients)) / rate * float64(time.Second))
+	}
 	var sent atomic.Int64
 	stopProgress := progress(log, what, length, &sent)
 	defer stopProgress()
@@ -101,7 +114,7 @@ func drive(ctx context.Context, clients []*client, d driver, length time.Duratio
 	var wg sync.WaitGroup
 	start, cpu, scpu := time.Now(), cpuTime(), serverCPU()
 	for i, c := range clients {
-		wg.Go(func() { parts[i] = c.run(ctx, d, deadline, &sent) })
+		wg.Go(func() { parts[i] = c.run(ctx, d, deadline, every, &sent) })
 	}
 	wg.Wait()
 	s := mergeStats(parts, time.Since(start))
@@ -109,10 +122,19 @@ func drive(ctx context.Context, clients []*client, d driver, length time.Duratio
 	return s
 }
 
-// run sends commands until the deadline.
-func (c *client) run(ctx context.Context, d driver, deadline time.Time, sent *atomic.Int64) loadStats {
+// run sends commands until the deadline: one every every, on a fixed
+// schedule, or as fast as they are answered when every is 0.
+func (c *client) run(ctx context.Context, d driver, deadline time.Time, every time.Duration, sent *atomic.Int64) loadStats {
 	var s loadStats
+	next := time.Now().Add(time.Duration(rand.Int64N(int64(every) + 1))) // the clients spread over the first interval
 	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if every > 0 {
+			if wait := time.Until(next); wait > 0 {
+				time.Sleep(min(wait, time.Until(deadline)))
+				continue
+			}
+			next = next.Add(every)
+		}
 		cmd := c.next()
 		start := time.Now()
 		o, detail := d.execute(ctx, cmd)

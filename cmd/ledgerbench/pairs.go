@@ -77,6 +77,13 @@ func measureHTTPPairs(ctx context.Context, cfg config, r *rig, api *apiServer, m
 // their own listener with ownListener, and returns the queries, what the
 // window's runtime metrics and handler times say, and the commands.
 func queryWindow(ctx context.Context, cfg config, api *apiServer, models []*tenantModel, clients []*client, length time.Duration, ownListener bool, log *slog.Logger) (queryStats, tailStats, loadStats) {
+	return queryWindowAt(ctx, cfg, api, models, clients, 0, length, ownListener, log)
+}
+
+// queryWindowAt is queryWindow with the clients sending commandRate
+// commands/s between them on a fixed schedule (see driveAt); 0 sends them
+// as fast as they are answered.
+func queryWindowAt(ctx context.Context, cfg config, api *apiServer, models []*tenantModel, clients []*client, commandRate float64, length time.Duration, ownListener bool, log *slog.Logger) (queryStats, tailStats, loadStats) {
 	hc := api.commands
 	if ownListener {
 		hc = api.readers
@@ -87,7 +94,7 @@ func queryWindow(ctx context.Context, cfg config, api *apiServer, models []*tena
 	var wg sync.WaitGroup
 	wg.Go(func() { q = readQueries(ctx, hc.addr, models, cfg.readers, cfg.queryRate, length) })
 	if len(clients) > 0 {
-		s = drive(ctx, clients, newOverHTTP(api.commands), length, "commands over HTTP, readers querying", log)
+		s = driveAt(ctx, clients, newOverHTTP(api.commands), length, commandRate, "commands over HTTP, readers querying", log)
 	}
 	wg.Wait()
 	ts := end()

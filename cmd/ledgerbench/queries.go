@@ -149,3 +149,25 @@ func reportQueries(t *table, q, idle queryStats) {
 	t.below(secQueries, "GET /licenses, p99", float64(q.licenses.percentile(99)), float64(5*time.Millisecond), durationUnit, note(q.licenses))
 	t.below(secQueries, "GET /requests?status=pending, p99", float64(q.requests.percentile(99)), float64(5*time.Millisecond), durationUnit, note(q.requests))
 }
+
+// pacedShares are the shares of the HTTP run's saturating rate at which the
+// commands are sent, on a fixed schedule, for the paced query windows.
+var pacedShares = []float64{0.5, 0.75}
+
+// measurePacedQueries measures the readers' p99 while the clients send
+// commands at fixed shares of the rate the HTTP run reached (an open-loop
+// write load below saturation, as a service runs), over the idle p99: the
+// closed-loop run keeps the 2 CPUs saturated, so its tail is mostly the
+// wait for a CPU.
+func measurePacedQueries(ctx context.Context, cfg config, api *apiServer, models []*tenantModel, clients []*client, saturated float64, idle queryStats, t *table, log *slog.Logger) {
+	quiet := merge(idle.licenses, idle.requests).percentile(99)
+	for _, share := range pacedShares {
+		rate := share * saturated
+		q, ts, s := queryWindowAt(ctx, cfg, api, models, clients, rate, min(cfg.duration, 5*time.Second), false, log)
+		loaded := merge(q.licenses, q.requests).percentile(99)
+		t.add(secRatios, fmt.Sprintf("query p99 loaded ÷ idle, commands at %.0f %% of saturation", share*100), times(float64(loaded)/float64(max(quiet, 1))),
+			fmt.Sprintf("information: the HTTP clients sent %s commands/s on a fixed schedule (%.0f %% of the %s/s of the HTTP run; %s answered/s, p99 %s); GET /licenses and /requests p99 %s over %s idle; the process used %s of the machine's CPUs, %.1f goroutines runnable on average; p99 of the handler %s, of the scheduler's waits %s, of the GC's pauses %s",
+				thousands(rate), share*100, thousands(saturated), thousands(s.rate()), ms(s.lat.percentile(99)), ms(loaded), ms(quiet), percent(ts.processCPUShare), ts.runnable,
+				ms(ts.handler.percentile(99)), ms(ts.schedP99), ms(ts.pauseP99)))
+	}
+}
