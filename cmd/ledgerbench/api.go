@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,23 +34,34 @@ type apiServer struct {
 	limit      atomic.Pointer[chan struct{}] // nil: commands are not limited
 }
 
-// handlerTimes collects the time queries spent in the handler.
+// handlerTimes collects the time queries spent in the handler and, for
+// those that say when they were sent (sentHeader), how long they took to
+// reach it.
 type handlerTimes struct {
-	mu  sync.Mutex
-	lat latencies
+	mu       sync.Mutex
+	lat      latencies
+	arrivals latencies
 }
 
-func (h *handlerTimes) add(d time.Duration) {
+// sentHeader carries a reader's clock when it sent the query, in Unix
+// nanoseconds: the readers run in a process of their own on the same
+// machine, so both ends read the same clock.
+const sentHeader = "Ledgerbench-Sent"
+
+func (h *handlerTimes) add(d, arrival time.Duration, arrived bool) {
 	h.mu.Lock()
 	h.lat = append(h.lat, d)
+	if arrived {
+		h.arrivals = append(h.arrivals, arrival)
+	}
 	h.mu.Unlock()
 }
 
-// sorted returns the times, sorted.
-func (h *handlerTimes) sorted() latencies {
+// sorted returns the handler's times and the arrivals, sorted.
+func (h *handlerTimes) sorted() (handler, arrivals latencies) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return merge(h.lat)
+	return merge(h.lat), merge(h.arrivals)
 }
 
 // startAPI serves the rig's API for the tenants' tokens on two free
@@ -105,8 +117,9 @@ func (a *apiServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	start := time.Now()
+	sent, err := strconv.ParseInt(req.Header.Get(sentHeader), 10, 64)
 	a.h.ServeHTTP(w, req)
-	times.add(time.Since(start))
+	times.add(time.Since(start), time.Duration(start.UnixNano()-sent), err == nil)
 }
 
 // limitCommands holds the commands to n executing at once; 0 lifts the
@@ -146,7 +159,7 @@ func (a *apiServer) openWindow() func() tailStats {
 		s := tailSince(start)
 		s.runnable = stopSampling()
 		a.queryTimes.Store(nil)
-		s.handler = times.sorted()
+		s.handler, s.arrival = times.sorted()
 		return s
 	}
 }

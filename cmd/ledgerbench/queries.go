@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -122,7 +123,7 @@ func pace(due time.Time, every time.Duration) time.Time {
 
 // get sends one query and returns the size of the answer.
 func get(ctx context.Context, hc *leanClient, path, token string) (int64, error) {
-	headers := [...]header{{"Authorization", "Bearer " + token}}
+	headers := [...]header{{"Authorization", "Bearer " + token}, {sentHeader, strconv.FormatInt(time.Now().UnixNano(), 10)}}
 	var n int64
 	err := hc.do(ctx, "GET", path, headers[:], nil, func(status int, answer []byte) error {
 		n = int64(len(answer))
@@ -166,8 +167,8 @@ func measurePacedQueries(ctx context.Context, cfg config, api *apiServer, models
 		q, ts, s := queryWindowAt(ctx, cfg, api, models, clients, rate, min(cfg.duration, 5*time.Second), false, log)
 		loaded := merge(q.licenses, q.requests).percentile(99)
 		t.add(secRatios, fmt.Sprintf("query p99 loaded ÷ idle, commands at %.0f %% of saturation", share*100), times(float64(loaded)/float64(max(quiet, 1))),
-			fmt.Sprintf("information: the HTTP clients sent %s commands/s on a fixed schedule (%.0f %% of the %s/s of the HTTP run; %s answered/s, p99 %s); GET /licenses and /requests p99 %s over %s idle; the process used %s of the machine's CPUs, %.1f goroutines runnable on average; p99 of the handler %s, of the scheduler's waits %s, of the GC's pauses %s",
+			fmt.Sprintf("information: the HTTP clients sent %s commands/s on a fixed schedule (%.0f %% of the %s/s of the HTTP run; %s answered/s, p99 %s); GET /licenses and /requests p99 %s over %s idle; the process used %s of the machine's CPUs, %.1f goroutines runnable on average; p99 of the arrival (the reader's send to the handler's start) %s, of the handler %s, of the scheduler's waits %s, of the GC's pauses %s",
 				thousands(rate), share*100, thousands(saturated), thousands(s.rate()), ms(s.lat.percentile(99)), ms(loaded), ms(quiet), percent(ts.processCPUShare), ts.runnable,
-				ms(ts.handler.percentile(99)), ms(ts.schedP99), ms(ts.pauseP99)))
+				ms(ts.arrival.percentile(99)), ms(ts.handler.percentile(99)), ms(ts.schedP99), ms(ts.pauseP99)))
 	}
 }

@@ -65,6 +65,7 @@ type tailStats struct {
 	processCPUShare   float64       // the process's CPU (getrusage) over the machine's CPUs × elapsed
 	runnable          float64       // goroutines runnable (not running) on average, sampled
 	handler           latencies
+	arrival           latencies // from the reader's send to the handler's start
 	client            latencies
 	commandsPerSecond float64 // of the HTTP commands that ran meanwhile, if any
 }
@@ -185,6 +186,9 @@ func reportTail(t *table, idle, loaded tailStats) {
 		t.add(secTail, "query time in the handler p99, "+name, ms(s.handler.percentile(99)),
 			fmt.Sprintf("inside the API's handler (a wrapper in the benchmark's server); p50 %s; the readers saw p99 %s, p50 %s; %s queries%s",
 				ms(s.handler.percentile(50)), ms(s.client.percentile(99)), ms(s.client.percentile(50)), thousands(float64(len(s.handler))), commandsNote(s)))
+		t.add(secTail, "query arrival p99, "+name, ms(s.arrival.percentile(99)),
+			fmt.Sprintf("from the reader's send (its clock, in its own process, in a request header) to the handler's start in this process: the way in, socket, network poller and scheduler; p50 %s; the rest of the readers' p99 is the handler and the way back",
+				ms(s.arrival.percentile(50))))
 	}
 }
 
