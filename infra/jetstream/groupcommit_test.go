@@ -67,12 +67,7 @@ func TestGroupCommitFindsTheAppendInTheBlockFile(t *testing.T) {
 // power cut that the caller was told had been stored.
 func TestGroupCommitHoldsBackUntilFsynced(t *testing.T) {
 	env := startGroupCommit(t, t.TempDir())
-	entered, release := make(chan struct{}, 16), make(chan struct{})
-	jetstream.WrapGroupCommitSync(env.store, func(sync func() error) error {
-		entered <- struct{}{}
-		<-release
-		return sync()
-	})
+	entered, release := holdFsyncs(env)
 	ctx, cancel := context.WithCancel(env.ctx)
 	defer cancel()
 	seen := make(chan events.Record, 8)
@@ -117,6 +112,18 @@ func TestGroupCommitHoldsBackUntilFsynced(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the subscriber never got the fsynced record")
 	}
+}
+
+// holdFsyncs makes each fsync of the store's group commit wait, once it has
+// begun (entered receives then), until release is closed.
+func holdFsyncs(env *testEnv) (entered <-chan struct{}, release chan struct{}) {
+	began, release := make(chan struct{}, 16), make(chan struct{})
+	jetstream.WrapGroupCommitSync(env.store, func(sync func() error) error {
+		began <- struct{}{}
+		<-release
+		return sync()
+	})
+	return began, release
 }
 
 // TestGroupCommitSharesFsyncs: appends of many tenants that arrive while an
@@ -224,16 +231,11 @@ func newestBlock(t testing.TB, storeDir string) []byte {
 }
 
 // TestGroupCommitClosesAfterTheFsyncInProgress: Close waits for the fsync
-// an append is waiting for, and an append still waiting after Close is not
-// told its records are durable.
+// an append is waiting for, that append is told the truth (its fsync ended
+// well), and the store refuses appends after it.
 func TestGroupCommitClosesAfterTheFsyncInProgress(t *testing.T) {
 	env := startGroupCommit(t, t.TempDir())
-	entered, release := make(chan struct{}, 1), make(chan struct{})
-	jetstream.WrapGroupCommitSync(env.store, func(sync func() error) error {
-		entered <- struct{}{}
-		<-release
-		return sync()
-	})
+	entered, release := holdFsyncs(env)
 	appended := make(chan error, 1)
 	go func() {
 		_, err := env.store.Append(env.ctx, "acme", events.Cursor{}, testRecords("acme", events.Cursor{}, 1))
