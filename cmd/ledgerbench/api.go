@@ -118,8 +118,12 @@ func (a *apiServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	start := time.Now()
 	sent, err := strconv.ParseInt(req.Header.Get(sentHeader), 10, 64)
+	arrival := time.Duration(start.UnixNano() - sent)
+	if err == nil {
+		logArrival(req.Context(), arrival)
+	}
 	a.h.ServeHTTP(w, req)
-	times.add(time.Since(start), time.Duration(start.UnixNano()-sent), err == nil)
+	times.add(time.Since(start), arrival, err == nil)
 }
 
 // limitCommands holds the commands to n executing at once; 0 lifts the

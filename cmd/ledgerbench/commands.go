@@ -231,7 +231,7 @@ func measureHTTP(ctx context.Context, cfg config, api *apiServer, models []*tena
 		// the same readers first without writes, for the ratio of their p99
 		// under write load to their p99 idle
 		idle, idleTail, _ = queryWindow(ctx, cfg, api, models, nil, min(cfg.duration, 5*time.Second), false, log)
-		stopProfile, stopTrace := startHTTPProfile(), startTailTrace()
+		stopProfile, stopTrace := startHTTPProfile(), traceWindow(traceEnv, t, "query way in p99, loaded, traced", log)
 		q, loadedTail, s = queryWindow(ctx, cfg, api, models, clients, cfg.duration, false, log)
 		stopTrace()
 		stopProfile()

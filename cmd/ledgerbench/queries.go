@@ -164,7 +164,12 @@ func measurePacedQueries(ctx context.Context, cfg config, api *apiServer, models
 	quiet := merge(idle.licenses, idle.requests).percentile(99)
 	for _, share := range pacedShares {
 		rate := share * saturated
+		stopTrace := func() {}
+		if share == pacedShares[0] {
+			stopTrace = traceWindow(pacedTraceEnv, t, fmt.Sprintf("query way in p99, commands at %.0f %% of saturation, traced", share*100), log)
+		}
 		q, ts, s := queryWindowAt(ctx, cfg, api, models, clients, rate, min(cfg.duration, 5*time.Second), false, log)
+		stopTrace()
 		loaded := merge(q.licenses, q.requests).percentile(99)
 		t.add(secRatios, fmt.Sprintf("query p99 loaded ÷ idle, commands at %.0f %% of saturation", share*100), times(float64(loaded)/float64(max(quiet, 1))),
 			fmt.Sprintf("information: the HTTP clients sent %s commands/s on a fixed schedule (%.0f %% of the %s/s of the HTTP run; %s answered/s, p99 %s); GET /licenses and /requests p99 %s over %s idle; the process used %s of the machine's CPUs, %.1f goroutines runnable on average; p99 of the arrival (the reader's send to the handler's start) %s, of the handler %s, of the scheduler's waits %s, of the GC's pauses %s",
