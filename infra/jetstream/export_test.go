@@ -7,9 +7,12 @@ func WrapGroupCommitSync(s *Store, hook func(sync func() error) error) {
 	s.commit.sync = func() error { return hook(inner) }
 }
 
-// GroupCommitBlock is the number of the block file the group commit fsyncs.
+// GroupCommitBlock is the number of the block file the group commit fsyncs,
+// read between fsyncs: an fsync moves to new blocks without holding mu.
 func GroupCommitBlock(s *Store) int {
-	s.commit.mu.Lock()
-	defer s.commit.mu.Unlock()
-	return s.commit.files.index
+	g := s.commit
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.idle()
+	return g.files.index
 }

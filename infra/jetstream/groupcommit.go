@@ -141,6 +141,18 @@ func (g *groupCommit) err() error {
 	return g.failed
 }
 
+// idle returns once no fsync is running. It is called and returns with
+// g.mu held, and releases it meanwhile; none can start until the caller
+// releases it.
+func (g *groupCommit) idle() {
+	for g.running != nil {
+		running := g.running
+		g.mu.Unlock()
+		<-running
+		g.mu.Lock()
+	}
+}
+
 // durableFirst wraps a reader's fn so that it gets a record only once an
 // fsync covers its message.
 func (g *groupCommit) durableFirst(ctx context.Context, fn func(events.Record) error) func(events.Record) error {
@@ -159,12 +171,7 @@ func (g *groupCommit) durableFirst(ctx context.Context, fn func(events.Record) e
 func (g *groupCommit) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for g.running != nil {
-		running := g.running
-		g.mu.Unlock()
-		<-running
-		g.mu.Lock()
-	}
+	g.idle()
 	if g.failed == nil {
 		g.failed = ErrClosed
 	}
