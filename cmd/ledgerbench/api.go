@@ -117,13 +117,22 @@ func (a *apiServer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	start := time.Now()
-	sent, err := strconv.ParseInt(req.Header.Get(sentHeader), 10, 64)
-	arrival := time.Duration(start.UnixNano() - sent)
-	if err == nil {
+	arrival, arrived := arrivalOf(req, start)
+	if arrived {
 		logArrival(req.Context(), arrival)
 	}
 	a.h.ServeHTTP(w, req)
-	times.add(time.Since(start), arrival, err == nil)
+	times.add(time.Since(start), arrival, arrived)
+}
+
+// arrivalOf returns how long a query took from its reader's send
+// (sentHeader) to at, and false if it does not say when it was sent.
+func arrivalOf(req *http.Request, at time.Time) (time.Duration, bool) {
+	sent, err := strconv.ParseInt(req.Header.Get(sentHeader), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return time.Duration(at.UnixNano() - sent), true
 }
 
 // limitCommands holds the commands to n executing at once; 0 lifts the

@@ -162,10 +162,10 @@ var pacedShares = []float64{0.5, 0.75}
 // wait for a CPU.
 func measurePacedQueries(ctx context.Context, cfg config, api *apiServer, models []*tenantModel, clients []*client, saturated float64, idle queryStats, t *table, log *slog.Logger) {
 	quiet := merge(idle.licenses, idle.requests).percentile(99)
-	for _, share := range pacedShares {
+	for i, share := range pacedShares {
 		rate := share * saturated
 		stopTrace := func() {}
-		if share == pacedShares[0] {
+		if i == 0 {
 			stopTrace = traceWindow(pacedTraceEnv, t, fmt.Sprintf("query way in p99, commands at %.0f %% of saturation, traced", share*100), log)
 		}
 		q, ts, s := queryWindowAt(ctx, cfg, api, models, clients, rate, min(cfg.duration, 5*time.Second), false, log)

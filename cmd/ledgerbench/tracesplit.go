@@ -279,7 +279,7 @@ func splitTraceFile(name string) ([]wayIn, error) {
 
 // describeSplit says where the way in of the slowest 1 % of the queries
 // went, on average, and who last readied their goroutines, against all
-// the queries.
+// the queries. It sorts ways, the slowest first.
 func describeSplit(ways []wayIn) string {
 	if len(ways) == 0 {
 		return "no query logged its arrival in the trace"

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/trace"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,12 +29,12 @@ func TestSplitTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sent, err := strconv.ParseInt(r.Header.Get(sentHeader), 10, 64)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		arrival, ok := arrivalOf(r, time.Now())
+		if !ok {
+			http.Error(w, "no "+sentHeader, http.StatusBadRequest)
 			return
 		}
-		logArrival(r.Context(), time.Duration(time.Now().UnixNano()-sent))
+		logArrival(r.Context(), arrival)
 	})}
 	go func() { _ = srv.Serve(ln) }()
 	defer func() { _ = srv.Close() }()
